@@ -1,0 +1,29 @@
+# Everyday commands. `make test` is the test command CI runs (.ci/run).
+.PHONY: all build deps test test-fast quickstart sandbox clean asan
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+build:
+	bash scripts/build.sh
+
+test:
+	bash scripts/test.sh
+
+# specs only, no install step (for a machine that already ran `make test`)
+test-fast:
+	MC_SKIP_DEPS=1 bash scripts/test.sh
+
+quickstart:
+	bash scripts/quickstart.sh
+
+sandbox: build
+	bin/mediacdn-sandbox
+
+asan:
+	MC_SANITIZE=1 bash scripts/build.sh
+
+clean:
+	rm -rf build build.luarocks

@@ -1,0 +1,108 @@
+/*
+** mc_http.h — the sans-I/O request/response model shared by every transport.
+**
+** A request descriptor says what to send: method, URL, headers, and a body
+** that is either bytes in memory or a range of a file on disk (streamed, never
+** read whole). A response is what came back: status, headers (names folded to
+** lower case, repeated ones joined with ", "), and a body kept in memory or
+** streamed to a file. Nothing here performs I/O.
+*/
+#ifndef MC_HTTP_H
+#define MC_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One header: name and value, both NUL-terminated, owned by the list. */
+typedef struct mc_header {
+  char *name;
+  char *value;
+} mc_header;
+
+typedef struct mc_headers {
+  mc_header *items;
+  size_t count;
+  size_t cap;
+} mc_headers;
+
+typedef enum mc_body_kind {
+  MC_BODY_NONE = 0,
+  MC_BODY_MEMORY,   /* data/len */
+  MC_BODY_FILE      /* path + offset + length: streamed from disk */
+} mc_body_kind;
+
+typedef struct mc_body {
+  mc_body_kind kind;
+  const char *data;      /* MC_BODY_MEMORY: borrowed, must outlive the transfer */
+  size_t len;
+  const char *path;      /* MC_BODY_FILE: borrowed */
+  int64_t offset;
+  int64_t length;        /* -1: to the end of the file */
+} mc_body;
+
+typedef struct mc_request {
+  const char *method;    /* "GET", "POST", "DELETE", "HEAD", "PATCH", ... */
+  const char *url;
+  mc_headers headers;    /* owned */
+  mc_body body;
+  const char *sink_path; /* when set, a 2xx response body is streamed to this file */
+  long timeout_ms;       /* total; 0 = none */
+  long connect_timeout_ms;
+  long low_speed_time_s; /* stall detection: abort when below low_speed_limit */
+  long low_speed_limit;  /* bytes per second */
+  const char *cainfo;    /* optional CA bundle; verification is always on */
+  size_t max_body;       /* in-memory response body cap; 0 = default (256 MiB) */
+} mc_request;
+
+typedef struct mc_response {
+  long status;
+  mc_headers headers;    /* lower-case names, repeats joined by ", " */
+  char *body;            /* NUL-terminated in-memory body, or NULL when sunk */
+  size_t body_len;
+  int64_t bytes_received;
+  double elapsed;        /* seconds, whole transfer */
+} mc_response;
+
+/* Transport failure classes, mapped to the Lua error kinds. */
+typedef enum mc_transport_kind {
+  MC_TERR_NONE = 0,
+  MC_TERR_TIMEOUT,    /* connect/total/stall timeout           -> "timeout"   */
+  MC_TERR_TRANSIENT,  /* connection refused/reset, DNS, TLS IO -> "transient" */
+  MC_TERR_LOCAL,      /* cannot read body file / write sink    -> "local"     */
+  MC_TERR_PROTOCOL    /* malformed response, body too large    -> "protocol"  */
+} mc_transport_kind;
+
+typedef struct mc_transport_error {
+  mc_transport_kind kind;
+  int code;           /* transport-specific code (CURLcode), 0 if none */
+  char message[256];
+} mc_transport_error;
+
+void mc_headers_init(mc_headers *h);
+void mc_headers_free(mc_headers *h);
+/* Append a header (copies both strings). Returns 0, or -1 on allocation failure. */
+int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
+                   const char *value, size_t value_len);
+/* Case-insensitive lookup; NULL when absent. */
+const char *mc_headers_get(const mc_headers *h, const char *name);
+/*
+** Feed one raw response header line ("Name: value\r\n") as a transport
+** received it: folds the name to lower case, trims the value, and joins a
+** repeated header onto the earlier value with ", ". Status lines and blank
+** lines are ignored (a status line resets the list: a new response follows,
+** e.g. after "100 Continue" or a redirect). Returns 0 or -1 on OOM.
+*/
+int mc_headers_feed_line(mc_headers *h, const char *line, size_t len);
+/* Parse "HTTP/1.1 204 " (reason may be empty). Returns status or -1. */
+long mc_parse_status_line(const char *line, size_t len);
+
+void mc_request_init(mc_request *r);
+void mc_request_free(mc_request *r);
+void mc_response_init(mc_response *r);
+void mc_response_free(mc_response *r);
+
+void mc_transport_error_set(mc_transport_error *e, mc_transport_kind kind,
+                            int code, const char *fmt, ...);
+const char *mc_transport_kind_name(mc_transport_kind kind);
+
+#endif

@@ -1,0 +1,148 @@
+/* mc_ratelimit.c — rate-limit budgets and pacing. */
+#include "mc_ratelimit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mc_budgets_init(mc_budgets *b) {
+  memset(b, 0, sizeof *b);
+  b->pace_threshold = 0.1;
+  b->pace_max_delay = 10.0;
+}
+
+void mc_budgets_free(mc_budgets *b) {
+  free(b->items);
+  b->items = NULL;
+  b->count = b->cap = 0;
+}
+
+mc_budget *mc_budgets_find(mc_budgets *b, const char *type) {
+  size_t i;
+  for (i = 0; i < b->count; i++)
+    if (strcmp(b->items[i].type, type) == 0) return &b->items[i];
+  return NULL;
+}
+
+int mc_budgets_set(mc_budgets *b, const char *type, long limit, long remaining, double reset) {
+  mc_budget *e = mc_budgets_find(b, type);
+  if (!e) {
+    if (b->count == b->cap) {
+      size_t ncap = b->cap ? b->cap * 2 : 8;
+      mc_budget *ni = realloc(b->items, ncap * sizeof *ni);
+      if (!ni) return -1;
+      b->items = ni;
+      b->cap = ncap;
+    }
+    e = &b->items[b->count++];
+    memset(e, 0, sizeof *e);
+    strncpy(e->type, type, sizeof e->type - 1);
+  }
+  e->limit = limit;
+  e->remaining = remaining;
+  e->reset = reset;
+  return 0;
+}
+
+/* Parse a decimal header value; returns 1 on success. */
+static int header_num(const mc_headers *h, const char *name, double *out) {
+  const char *v = mc_headers_get(h, name);
+  char *end;
+  double d;
+  if (!v || !*v) return 0;
+  d = strtod(v, &end);
+  if (end == v) return 0;
+  *out = d;
+  return 1;
+}
+
+/* Read one family ("x-ratelimit-" or "x-global-ratelimit-") into out. */
+static int read_family(const mc_headers *h, const char *prefix, mc_budget *out) {
+  char name[64];
+  double limit = -1, remaining = -1, reset = 0;
+  int any = 0;
+  strcpy(name, prefix); strcat(name, "limit");
+  any |= header_num(h, name, &limit);
+  strcpy(name, prefix); strcat(name, "remaining");
+  any |= header_num(h, name, &remaining);
+  strcpy(name, prefix); strcat(name, "reset");
+  any |= header_num(h, name, &reset);
+  if (!any) return 0;
+  out->limit = (long)limit;
+  out->remaining = (long)remaining;
+  out->reset = reset;
+  return 1;
+}
+
+int mc_budgets_observe(mc_budgets *b, const mc_headers *h, mc_rate_observation *obs) {
+  const char *type;
+  memset(obs, 0, sizeof *obs);
+  if (read_family(h, "x-global-ratelimit-", &obs->global)) {
+    obs->has_global = 1;
+    strcpy(obs->global.type, MC_GLOBAL_BUCKET);
+  }
+  if (read_family(h, "x-ratelimit-", &obs->type)) {
+    type = mc_headers_get(h, "x-ratelimit-type");
+    strncpy(obs->type.type, (type && *type) ? type : MC_GLOBAL_BUCKET, sizeof obs->type.type - 1);
+    if (strcmp(obs->type.type, MC_GLOBAL_BUCKET) == 0 && !obs->has_global) {
+      /* older responses: the X-RateLimit-* family describes the global bucket */
+      obs->global = obs->type;
+      obs->has_global = 1;
+    } else {
+      obs->has_type = 1;
+    }
+  }
+  if (obs->has_global &&
+      mc_budgets_set(b, MC_GLOBAL_BUCKET, obs->global.limit, obs->global.remaining, obs->global.reset) < 0)
+    return -1;
+  if (obs->has_type &&
+      mc_budgets_set(b, obs->type.type, obs->type.limit, obs->type.remaining, obs->type.reset) < 0)
+    return -1;
+  return obs->has_global || obs->has_type;
+}
+
+void mc_budgets_consume(mc_budgets *b, const char *type) {
+  mc_budget *e = type ? mc_budgets_find(b, type) : NULL;
+  mc_budget *g = mc_budgets_find(b, MC_GLOBAL_BUCKET);
+  if (e && e->remaining > 0) e->remaining--;
+  if (g && g != e && g->remaining > 0) g->remaining--;
+}
+
+/* Delay that one bucket asks for: blocked until reset, or a pacing spread. */
+static double bucket_delay(const mc_budgets *b, const mc_budget *e, double now, int *blocked) {
+  double left, d;
+  if (!e || e->limit <= 0 || e->remaining < 0) return 0;
+  left = e->reset - now;
+  if (left <= 0) return 0; /* the window has reset: the budget is full again */
+  if (e->remaining == 0) {
+    *blocked = 1;
+    return left;
+  }
+  if (b->pace_threshold <= 0 || (double)e->remaining > b->pace_threshold * (double)e->limit)
+    return 0;
+  /* spread what is left evenly over the rest of the window */
+  d = left / (double)(e->remaining + 1);
+  return d > b->pace_max_delay ? b->pace_max_delay : d;
+}
+
+double mc_budgets_delay(const mc_budgets *b, const char *type, double now,
+                        int *blocked, const char **blocked_type) {
+  size_t i;
+  double best = 0;
+  *blocked = 0;
+  *blocked_type = NULL;
+  for (i = 0; i < b->count; i++) {
+    const mc_budget *e = &b->items[i];
+    int blk = 0;
+    double d;
+    if (strcmp(e->type, MC_GLOBAL_BUCKET) != 0 && (!type || strcmp(e->type, type) != 0)) continue;
+    d = bucket_delay(b, e, now, &blk);
+    if (blk && (!*blocked || d > best)) {
+      *blocked = 1;
+      *blocked_type = e->type;
+      best = d;
+    } else if (!*blocked && d > best) {
+      best = d;
+    }
+  }
+  return best;
+}
