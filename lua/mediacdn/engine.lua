@@ -1,0 +1,176 @@
+--- The request engine shared by the service clients: one call = a loop of
+-- attempts. Before each attempt it paces against the rate-limit budgets and
+-- signs the request afresh (a bearer token for Sirv; SpareVideos re-signs);
+-- after each it asks the C policy core what to do (done / retry after N s /
+-- re-authenticate / wait for the reset / fail) and does the waiting through
+-- the transport, so inside a loop or nginx it yields instead of blocking.
+local errors = require "mediacdn.errors"
+local json_decode = require("mediacdn.core").json_decode
+
+local M = {}
+
+local MAX_RATE_WAITS = 10
+
+-- Seconds until the exhausted bucket resets, from a 429 response; -1 if unknown.
+local function reset_in(res, now)
+  local h = res.headers
+  local own_rem, glob_rem = tonumber(h["x-ratelimit-remaining"]), tonumber(h["x-global-ratelimit-remaining"])
+  local own, glob = tonumber(h["x-ratelimit-reset"]), tonumber(h["x-global-ratelimit-reset"])
+  local at
+  if own and own_rem == 0 then at = own
+  elseif glob and glob_rem == 0 then at = glob
+  else at = math.max(own or 0, glob or 0) end
+  if at and at > 0 then return at - now, at end
+  local ra = tonumber(h["retry-after"])
+  if ra then return ra, now + ra end
+  local body = res.body and json_decode(res.body)
+  if type(body) == "table" and tonumber(body.reset) then
+    return tonumber(body.reset) - now, tonumber(body.reset)
+  end
+  return -1, nil
+end
+
+-- The bucket a 429 names: its own type when that one is empty, else global.
+local function limited_type(res, default)
+  local h = res.headers
+  if h["x-ratelimit-type"] and tonumber(h["x-ratelimit-remaining"]) == 0 then return h["x-ratelimit-type"] end
+  if tonumber(h["x-global-ratelimit-remaining"]) == 0 then return "rest:global" end
+  return h["x-ratelimit-type"] or default
+end
+
+--- Turn an HTTP error response into a mediacdn.Error.
+function M.http_error(client, spec, res, kind, retryable)
+  local body = res.body
+  local decoded = (body and #body > 0) and json_decode(body) or nil
+  local message
+  if type(decoded) == "table" then
+    message = decoded.message or decoded.error or decoded.msg
+  end
+  if type(message) ~= "string" then
+    message = (body and #body > 0 and #body < 300) and body or ("HTTP " .. tostring(res.status))
+  end
+  local code = type(decoded) == "table" and tonumber(decoded.code) or nil
+  return errors.redact_error(errors.new{
+    kind = kind, status = res.status, message = message, retryable = retryable,
+    service = client.service, operation = spec.operation, code = code,
+    request_id = res.headers["x-request-id"] or res.headers["x-amzn-requestid"],
+    details = type(decoded) == "table" and decoded or nil,
+  }, client:_secrets())
+end
+
+local function transport_error(client, spec, terr, kind, retryable)
+  return errors.redact_error(errors.new{
+    kind = kind, message = terr.message or kind, retryable = retryable,
+    service = client.service, operation = spec.operation,
+  }, client:_secrets())
+end
+
+-- Fail-fast rate-limit error for a bucket we know is empty.
+local function rate_error(client, spec, rtype, reset_at, status)
+  return errors.new{
+    kind = "rate_limited", status = status, retryable = true, service = client.service,
+    operation = spec.operation, reset_at = reset_at, ratelimit_type = rtype,
+    message = ("hourly limit of %s reached; resets at %s"):format(rtype or "the API",
+      os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(reset_at or 0))),
+  }
+end
+
+-- Wait until the budgets allow the next request (or fail fast in "fail" mode).
+local function pace(client, spec)
+  local t, policy = client.transport, client.policy
+  if not spec.bucket then return true end
+  local delay, blocked = policy:delay(spec.bucket, t:now())
+  if delay <= 0 then return true end
+  if blocked then
+    if client.rate_limit == "fail" or delay > client.max_wait then
+      return nil, rate_error(client, spec, blocked, t:now() + delay)
+    end
+    client:_emit{ type = "rate_limit", operation = spec.operation, reason = "exhausted",
+      ratelimit_type = blocked, delay = delay, reset_at = t:now() + delay }
+  else
+    client:_emit{ type = "rate_limit", operation = spec.operation, reason = "pacing",
+      ratelimit_type = spec.bucket, delay = delay }
+  end
+  t:sleep(delay)
+  return true
+end
+
+--- Perform spec with retries. spec: {operation, method, url, headers, body, body_file,
+-- sink, bucket, idempotent, auth, timeout}. client provides transport, policy,
+-- service, rate_limit, max_wait, _emit, _secrets, _sign(spec, req, attempt) and
+-- _reauth(spec, req). Returns the response, or nil, err.
+function M.perform(client, spec)
+  local t, policy = client.transport, client.policy
+  local started = t:now()
+  local attempt, reauthed, waits = 0, false, 0
+  while true do
+    local ok, perr = pace(client, spec)
+    if not ok then return nil, perr end
+    attempt = attempt + 1
+    local req = {
+      method = spec.method, url = spec.url, body = spec.body, body_file = spec.body_file,
+      sink = spec.sink, timeout = spec.timeout or client.timeout,
+      connect_timeout = client.connect_timeout, stall_timeout = client.stall_timeout,
+      cainfo = client.cainfo, max_body = spec.max_body,
+      headers = {},
+    }
+    for k, v in pairs(spec.headers or {}) do req.headers[k] = v end
+    local sok, serr = client:_sign(spec, req, attempt)
+    if not sok then return nil, serr end
+    client:_emit{ type = "request", operation = spec.operation, method = spec.method,
+      path = spec.path, attempt = attempt }
+    if spec.bucket then policy:consume(spec.bucket) end
+    local t0 = t:now()
+    local res, terr = t:request(req)
+    local now = t:now()
+    local outcome = { attempt = attempt, elapsed = now - started, idempotent = spec.idempotent,
+      reauthed = reauthed or not spec.auth }
+    local rin, reset_at
+    if res then
+      local rate = policy:observe(res.headers)
+      outcome.status = res.status
+      if res.status == 429 then
+        rin, reset_at = reset_in(res, now)
+        -- a reset in the past or unknown: back off instead of hammering
+        outcome.reset_in = (rin and rin > 0) and (rin + 0.1) or -1
+      end
+      client:_emit{ type = "response", operation = spec.operation, status = res.status,
+        attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
+    else
+      outcome.terr = terr.kind
+      outcome.nothing_sent = terr.nothing_sent
+      client:_emit{ type = "response", operation = spec.operation, error = terr.kind,
+        message = terr.message, attempt = attempt, elapsed = now - t0 }
+    end
+    local action, delay, kind, retryable = policy:decide(outcome)
+    if action == "done" then return res end
+    if action == "reauth" then
+      reauthed = true
+      attempt = attempt - 1 -- the replay after a fresh token is not a retry
+      client:_reauth(spec, req)
+    elseif action == "retry" then
+      client:_emit{ type = "retry", operation = spec.operation, attempt = attempt, delay = delay,
+        status = res and res.status or nil, kind = kind }
+      t:sleep(delay)
+    elseif action == "wait" then
+      waits = waits + 1
+      if waits > MAX_RATE_WAITS then action = "fail"
+      else
+        attempt = attempt - 1 -- waiting out a limit is not a failed attempt
+        client:_emit{ type = "rate_limit", operation = spec.operation, reason = "429",
+          ratelimit_type = limited_type(res, spec.bucket), delay = delay, reset_at = reset_at }
+        t:sleep(delay)
+      end
+    end
+    if action == "fail" then
+      if res and res.status == 429 then
+        local e = rate_error(client, spec, limited_type(res, spec.bucket), reset_at or (now + math.max(rin or 0, 0)), 429)
+        return nil, e
+      end
+      if res then return nil, M.http_error(client, spec, res, kind, retryable) end
+      return nil, transport_error(client, spec, terr, kind, retryable)
+    end
+  end
+end
+
+return M

@@ -1,0 +1,286 @@
+--- Sirv REST API client. Every documented method is callable by name through
+-- sirv:call(name, params) (the methods are data: mediacdn.sirv.endpoints);
+-- the ergonomic methods (stat, upload, readdir, ...) live in mediacdn.sirv.methods
+-- and are thin wrappers over call.
+local core = require "mediacdn.core"
+local errors = require "mediacdn.errors"
+local engine = require "mediacdn.engine"
+local schema = require "mediacdn.sirv.schema"
+local auth = require "mediacdn.sirv.auth"
+local ENDPOINTS = require "mediacdn.sirv.endpoints"
+
+local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
+
+local M = { endpoints = ENDPOINTS }
+
+local Sirv = {}
+Sirv.__index = Sirv
+Sirv.__name = "mediacdn.Sirv"
+M.Client = Sirv
+
+local DEFAULT_BASE = "https://api.sirv.com"
+-- params that carry request plumbing rather than Sirv fields
+local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true }
+
+local function argcheck(cond, fn, msg)
+  if not cond then error(("mediacdn.sirv.%s: %s"):format(fn, msg), 3) end
+end
+
+local function opt_number(opts, k, default, lo, hi)
+  local v = opts[k]
+  if v == nil then return default end
+  argcheck(type(v) == "number", "new", ("option '%s' must be a number"):format(k))
+  argcheck((not lo or v >= lo) and (not hi or v <= hi), "new",
+    ("option '%s' must be between %s and %s"):format(k, tostring(lo), tostring(hi)))
+  return v
+end
+
+local function pick_transport(opts)
+  local tr = opts.transport
+  if tr == nil then return require("mediacdn.transport").default(opts) end
+  if type(tr) == "string" then return require("mediacdn.transport." .. tr).new(opts) end
+  argcheck(type(tr) == "table" and type(tr.request) == "function", "new",
+    "option 'transport' must be a transport object or a name (curl, resty)")
+  return tr
+end
+
+--- Create a client. See the README for every option.
+function M.new(opts)
+  opts = opts or {}
+  argcheck(type(opts) == "table", "new", "argument #1 must be a table of options")
+  local id = opts.client_id or os.getenv("SIRV_CLIENT_ID")
+  local secret = opts.client_secret or os.getenv("SIRV_CLIENT_SECRET")
+  argcheck(type(id) == "string" and id ~= "", "new",
+    "client_id is required (option client_id or env SIRV_CLIENT_ID)")
+  argcheck(type(secret) == "string" and secret ~= "", "new",
+    "client_secret is required (option client_secret or env SIRV_CLIENT_SECRET)")
+  local base = opts.base_url or os.getenv("SIRV_BASE_URL") or DEFAULT_BASE
+  argcheck(type(base) == "string" and base:match("^https?://"), "new", "base_url must be an http(s) URL")
+  local retry = opts.retry or {}
+  argcheck(type(retry) == "table", "new", "option 'retry' must be a table")
+  local mode = opts.rate_limit or "wait"
+  argcheck(mode == "wait" or mode == "fail", "new", "option 'rate_limit' must be \"wait\" or \"fail\"")
+  argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
+  local pacing = opts.pacing
+  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new", "option 'pacing' must be a table or false")
+
+  local self = setmetatable({
+    service = "sirv",
+    base_url = base:gsub("/+$", ""),
+    client_id = id,
+    token_ttl = opt_number(opts, "token_ttl", 1200, 5, 604800),
+    timeout = opt_number(opts, "timeout", 30, 0),
+    connect_timeout = opt_number(opts, "connect_timeout", 10, 0),
+    stall_timeout = opt_number(opts, "stall_timeout", 30, 0),
+    max_wait = opt_number(opts, "max_wait", 3600, 0),
+    rate_limit = mode,
+    cainfo = opts.cainfo,
+    on_event = opts.on_event,
+  }, Sirv)
+  -- the secret lives in a closure, so printing or serialising the client never shows it
+  self._secret = function() return secret end
+  self.transport = pick_transport(opts)
+  self.policy = core.policy{
+    attempts = retry.attempts or 5, base = retry.base or 0.25, cap = retry.cap or 30,
+    deadline = retry.deadline or 600, rate_limit = mode, max_wait = self.max_wait,
+    pace_threshold = pacing == false and 0 or (pacing and pacing.threshold) or 0.1,
+    pace_max_delay = (pacing and pacing.max_delay) or 10,
+  }
+  local store = opts.token_store or auth.local_store(self.transport)
+  self.auth = auth.new(self, store, "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. id):sub(1, 24))
+  return self
+end
+
+function Sirv:__tostring()
+  return ("mediacdn.Sirv(%s)"):format(self.base_url)
+end
+
+-- Strings that must never appear in an error, log line or event.
+function Sirv:_secrets()
+  local s = { self._secret() }
+  local tok = self.auth.store:get(self.auth.key)
+  if tok then s[#s + 1] = tok end
+  if self._last_token then s[#s + 1] = self._last_token end
+  return s
+end
+
+function Sirv:_emit(ev)
+  if not self.on_event then return end
+  ev.service = "sirv"
+  ev.time = self.transport:now()
+  self.on_event(ev)
+end
+
+-- Attach the bearer token to an attempt (engine hook).
+function Sirv:_sign(spec, req)
+  if not spec.auth then return true end
+  local token, err = self.auth:token()
+  if not token then return nil, err end
+  self._last_token = token
+  req.headers["Authorization"] = "Bearer " .. token
+  return true
+end
+
+-- After a 401: drop that token so the replay fetches a new one (engine hook).
+function Sirv:_reauth(_, req)
+  local h = req.headers["Authorization"]
+  if h then self.auth:invalidate(h:sub(8)) end
+  self:_emit{ type = "token", action = "invalidate" }
+end
+
+-- POST /v2/token (called by auth under its refresh lock).
+function Sirv:_fetch_token()
+  local body = { clientId = self.client_id, clientSecret = self._secret() }
+  if self.token_ttl ~= 1200 then body.expiresIn = math.floor(self.token_ttl) end
+  local started = self.transport:now()
+  local res, err = engine.perform(self, {
+    operation = "postToken", method = "POST", path = "/v2/token",
+    url = self.base_url .. "/v2/token", body = json_encode(body),
+    headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" },
+    idempotent = true, auth = false,
+  })
+  if not res then
+    if err.status == 401 or err.status == 400 then
+      err.kind = "auth"
+      err.message = "the API credentials were rejected: " .. tostring(err.message)
+    end
+    return nil, err
+  end
+  local doc, jerr = json_decode(res.body or "")
+  if type(doc) ~= "table" or type(doc.token) ~= "string" then
+    return nil, errors.new{ kind = "protocol", service = "sirv", operation = "postToken",
+      status = res.status, message = "token response is not valid: " .. tostring(jerr or "no token field") }
+  end
+  self:_emit{ type = "token", action = "fetch", expires_in = doc.expiresIn,
+    elapsed = self.transport:now() - started }
+  return doc
+end
+
+-- Build the query string of an endpoint from params (raises on misuse).
+local function build_query(ep, params)
+  local parts = {}
+  for _, q in ipairs(ep.query) do
+    local v = params[q.name]
+    if v == nil then
+      if q.required then
+        error(("sirv:call('%s'): parameter '%s' is required"):format(ep.name, q.name), 4)
+      end
+    else
+      local tv = type(v)
+      if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+        error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+      end
+      if q.type == "string" and tv ~= "string" then v = tostring(v) end
+      parts[#parts + 1] = q.name .. "=" .. url_escape(tostring(v))
+    end
+  end
+  return #parts > 0 and ("?" .. table.concat(parts, "&")) or ""
+end
+
+local function is_query_name(ep, k)
+  for _, q in ipairs(ep.query) do if q.name == k then return true end end
+  return false
+end
+
+-- The request body of an endpoint from params (raises on misuse).
+local function build_body(ep, params, spec)
+  if ep.body_kind == "json" then
+    local doc
+    if ep.body and ep.body.type == "array" then
+      doc = params
+    else
+      doc = {}
+      for k, v in pairs(params) do
+        if not is_query_name(ep, k) and not RAW_KEYS[k] then doc[k] = v end
+      end
+    end
+    local checked, err = schema.check(doc, ep.body, "body")
+    if err then error(("sirv:call('%s'): %s"):format(ep.name, err), 4) end
+    local text, jerr = json_encode(checked)
+    if not text then error(("sirv:call('%s'): cannot encode the body: %s"):format(ep.name, jerr), 4) end
+    spec.body = text
+    spec.headers["Content-Type"] = "application/json"
+  elseif ep.body_kind == "binary" then
+    if params.body_file then
+      local bf = params.body_file
+      if type(bf) ~= "table" or type(bf.path) ~= "string" then
+        error(("sirv:call('%s'): body_file must be {path=, offset=, length=}"):format(ep.name), 4)
+      end
+      spec.body_file = { path = bf.path, offset = bf.offset or 0, length = bf.length }
+    elseif params.body ~= nil then
+      if type(params.body) ~= "string" then
+        error(("sirv:call('%s'): body must be a string of bytes"):format(ep.name), 4)
+      end
+      spec.body = params.body
+    else
+      error(("sirv:call('%s'): body or body_file is required"):format(ep.name), 4)
+    end
+    spec.headers["Content-Type"] = params.content_type or "application/octet-stream"
+  end
+end
+
+-- Check that every param is known to the endpoint (raises on misuse).
+local function check_names(ep, params)
+  if ep.body and ep.body.type == "array" then return end
+  for k in pairs(params) do
+    local known = is_query_name(ep, k)
+      or (RAW_KEYS[k] and (ep.body_kind == "binary" or ep.response_kind == "binary"))
+      or (ep.body_kind == "json" and ep.body and (ep.body.additionalProperties ~= false
+          or (ep.body.properties and ep.body.properties[k] ~= nil)))
+    if not known then
+      error(("sirv:call('%s'): unknown parameter '%s'"):format(ep.name, tostring(k)), 4)
+    end
+  end
+end
+
+-- Turn a successful response into the documented result.
+local function decode_result(self, ep, spec, res)
+  local body = res.body
+  if ep.response_kind == "binary" then
+    if spec.sink then return true end
+    return body
+  end
+  if body == nil or body == "" then return true end
+  local doc, jerr = json_decode(body)
+  if doc == nil then
+    return nil, errors.new{ kind = "protocol", service = "sirv", operation = ep.name, status = res.status,
+      message = "the server sent invalid JSON: " .. tostring(jerr) }
+  end
+  -- mkdir answers an existing path with {name="RiakFsError", message=...}, even under 200
+  if type(doc) == "table" and doc.name and doc.message and doc.statusCode == nil and ep.response_kind == "empty" then
+    return nil, errors.new{ kind = "conflict", service = "sirv", operation = ep.name, status = res.status,
+      message = tostring(doc.message), details = doc }
+  end
+  return doc
+end
+
+--- Call any documented Sirv method by name with one flat params table.
+-- Returns the decoded JSON, true for an empty success, or nil, err.
+function Sirv:call(name, params)
+  local ep = ENDPOINTS[name]
+  if not ep then error(("sirv:call: unknown operation '%s'"):format(tostring(name)), 2) end
+  if params == nil then params = {} end
+  if type(params) ~= "table" then error(("sirv:call('%s'): params must be a table"):format(name), 2) end
+  check_names(ep, params)
+  local spec = {
+    operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
+    bucket = ep.bucket or "rest:global", idempotent = ep.idempotent, auth = name ~= "postToken",
+  }
+  spec.url = self.base_url .. ep.path .. build_query(ep, params)
+  build_body(ep, params, spec)
+  if ep.response_kind == "binary" and params.sink ~= nil then
+    if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
+    spec.sink = params.sink
+  end
+  if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
+  if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then
+    spec.timeout = math.max(self.timeout, 600) -- synchronous conversions take minutes
+  end
+  local res, err = engine.perform(self, spec)
+  if not res then return nil, err end
+  return decode_result(self, ep, spec, res)
+end
+
+require("mediacdn.sirv.methods")(Sirv, M)
+
+return M

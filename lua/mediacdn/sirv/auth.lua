@@ -1,0 +1,104 @@
+--- Sirv bearer tokens: fetched lazily, cached with an expiry skew, refreshed
+-- by one caller at a time (others wait for it), dropped after a 401.
+local errors = require "mediacdn.errors"
+
+local M = {}
+
+--- The default token store: per client, in this Lua state. Concurrent
+-- coroutines (mediacdn.loop) wait on the lock by sleeping through the transport.
+local LocalStore = {}
+LocalStore.__index = LocalStore
+
+function M.local_store(transport)
+  return setmetatable({ entries = {}, locks = {}, transport = transport }, LocalStore)
+end
+
+function LocalStore:get(key)
+  local e = self.entries[key]
+  if e then return e.token, e.expires_at end
+end
+
+function LocalStore:set(key, token, expires_at)
+  self.entries[key] = { token = token, expires_at = expires_at }
+end
+
+function LocalStore:delete(key)
+  self.entries[key] = nil
+end
+
+function LocalStore:lock(key, timeout)
+  if not self.locks[key] then
+    self.locks[key] = true
+    return true
+  end
+  local t = self.transport
+  local deadline = t:now() + timeout
+  while self.locks[key] do
+    if t:now() > deadline then return nil, "timeout" end
+    t:sleep(0.005)
+  end
+  return false
+end
+
+function LocalStore:unlock(key)
+  self.locks[key] = nil
+end
+
+local Auth = {}
+Auth.__index = Auth
+
+--- client: the Sirv client (for transport, events and the raw token request).
+function M.new(client, store, key)
+  return setmetatable({ client = client, store = store, key = key }, Auth)
+end
+
+-- Refresh this long before expiry: 60 s as Sirv's own SDKs do, less for short tokens.
+local function skew_for(ttl)
+  return math.min(60, ttl * 0.25)
+end
+
+local function fresh(token, expires_at, now)
+  return token and expires_at and expires_at > now
+end
+
+--- A valid bearer token, or nil, err.
+function Auth:token()
+  local store, t = self.store, self.client.transport
+  for _ = 1, 5 do
+    local token, usable_until = store:get(self.key)
+    if fresh(token, usable_until, t:now()) then return token end
+    local got, lerr = store:lock(self.key, self.client.timeout + 5)
+    if got == nil then
+      return nil, errors.new{ kind = "timeout", service = "sirv", operation = "postToken",
+        message = "timed out waiting for another caller's token refresh (" .. tostring(lerr) .. ")" }
+    end
+    if got then
+      -- someone may have refreshed between our get and the lock
+      token, usable_until = store:get(self.key)
+      if fresh(token, usable_until, t:now()) then
+        store:unlock(self.key)
+        return token
+      end
+      local ok, res, err = pcall(self.client._fetch_token, self.client)
+      if ok and res then
+        local ttl = tonumber(res.expiresIn) or 1200
+        store:set(self.key, res.token, t:now() + ttl - skew_for(ttl))
+      end
+      store:unlock(self.key)
+      if not ok then error(res, 0) end
+      if not res then return nil, err end
+      return res.token
+    end
+    -- got == false: another caller finished a refresh; loop and re-read it
+  end
+  return nil, errors.new{ kind = "auth", service = "sirv", operation = "postToken",
+    message = "could not obtain a token: concurrent refreshes kept failing" }
+end
+
+--- Forget a token the server rejected (only if it is still the cached one).
+function Auth:invalidate(token)
+  local current = self.store:get(self.key)
+  if current == token then self.store:delete(self.key) end
+end
+
+return M

@@ -1,0 +1,362 @@
+--- The ergonomic Sirv methods: thin wrappers over sirv:call, each documented
+-- in the README. Installed onto the client class by mediacdn.sirv.
+local errors = require "mediacdn.errors"
+local mime = require "mediacdn.mime"
+local files = require "mediacdn.files"
+local null = require("mediacdn.core").null
+
+return function(Sirv, M)
+  local function check_path(fn, v, argn)
+    if type(v) ~= "string" then
+      error(("sirv:%s: argument #%d must be a path string (got %s)"):format(fn, argn or 1, type(v)), 3)
+    end
+  end
+
+  -- Join a folder and a basename into an absolute path.
+  local function join(dir, name)
+    if dir:sub(-1) == "/" then return dir .. name end
+    return dir .. "/" .. name
+  end
+  M.join = join
+
+  --- Info about a file or folder: {mtime, ctime, contentType, size, isDirectory, meta}.
+  function Sirv:stat(path)
+    check_path("stat", path)
+    return self:call("getFilesStat", { filename = path })
+  end
+
+  --- One page of a folder: {contents = {...}, continuation = "..."|nil}; each entry
+  -- carries its absolute `path`.
+  function Sirv:readdir_page(dir, continuation)
+    check_path("readdir_page", dir)
+    if continuation ~= nil and type(continuation) ~= "string" then
+      error("sirv:readdir_page: argument #2 must be a continuation string or nil", 2)
+    end
+    local page, err = self:call("getFilesReaddir", { dirname = dir, continuation = continuation })
+    if not page then return nil, err end
+    if type(page) ~= "table" then page = { contents = {} } end
+    page.contents = page.contents or {}
+    for _, e in ipairs(page.contents) do e.path = join(dir, e.filename) end
+    if page.continuation == "" or page.continuation == null then page.continuation = nil end
+    return page
+  end
+
+  --- One page of search results (postFilesSearch params); each hit gets `path`.
+  function Sirv:search_page(params)
+    if type(params) ~= "table" then error("sirv:search_page: argument #1 must be a table", 2) end
+    local page, err = self:call("postFilesSearch", params)
+    if not page then return nil, err end
+    for _, h in ipairs(page.hits or {}) do
+      if type(h._source) == "table" then h.path = h._source.filename end
+    end
+    return page
+  end
+
+  --- Upload a file. source: a local path, {data = "bytes"} or an open file handle.
+  -- opts.content_type overrides the type guessed from the name.
+  function Sirv:upload(remote, source, opts)
+    check_path("upload", remote)
+    opts = opts or {}
+    if type(opts) ~= "table" then error("sirv:upload: argument #3 must be a table of options", 2) end
+    if opts.resumable then
+      error("sirv:upload: resumable (tus) uploads are not part of this release; omit opts.resumable", 2)
+    end
+    local params = { filename = remote, content_type = opts.content_type or mime.guess(remote) }
+    local tmp
+    if type(source) == "string" then
+      local size, err = files.size(source)
+      if not size then
+        return nil, errors.new{ kind = "local", service = "sirv", operation = "postFilesUpload", message = err }
+      end
+      params.body_file = { path = source, offset = 0, length = size }
+    elseif type(source) == "table" and type(source.data) == "string" then
+      params.body = source.data
+    elseif io.type(source) == "file" then
+      local size, err
+      tmp, size, err = files.spool(source)
+      if not tmp then
+        return nil, errors.new{ kind = "local", service = "sirv", operation = "postFilesUpload", message = err }
+      end
+      params.body_file = { path = tmp, offset = 0, length = size }
+    else
+      error("sirv:upload: argument #2 must be a local path, {data = string} or a file handle", 2)
+    end
+    local ok, err = self:call("postFilesUpload", params)
+    if tmp then os.remove(tmp) end
+    return ok, err
+  end
+
+  --- Download a file to dest (a local path or an open file handle), streamed:
+  -- memory does not grow with the file. A path is written atomically.
+  function Sirv:download(path, dest)
+    check_path("download", path)
+    if type(dest) == "string" then
+      local part = dest .. ".part"
+      local ok, err = self:call("getFilesDownload", { filename = path, sink = part })
+      if not ok then os.remove(part); return nil, err end
+      local rok, rerr = os.rename(part, dest)
+      if not rok then
+        os.remove(part)
+        return nil, errors.new{ kind = "local", service = "sirv", operation = "getFilesDownload",
+          message = "cannot move the download into place: " .. tostring(rerr) }
+      end
+      return true
+    elseif io.type(dest) == "file" then
+      local tmp = os.tmpname()
+      local ok, err = self:call("getFilesDownload", { filename = path, sink = tmp })
+      if ok then
+        local cok, cerr = files.copy_to_handle(tmp, dest)
+        if not cok then
+          err = errors.new{ kind = "local", service = "sirv", operation = "getFilesDownload", message = cerr }
+          ok = nil
+        end
+      end
+      os.remove(tmp)
+      return ok, err
+    end
+    error("sirv:download: argument #2 must be a local path or a file handle", 2)
+  end
+
+  --- Delete one file or an empty folder.
+  function Sirv:delete(path)
+    check_path("delete", path)
+    return self:call("postFilesDelete", { filename = path })
+  end
+
+  function Sirv:copy(from, to)
+    check_path("copy", from); check_path("copy", to, 2)
+    return self:call("postFilesCopy", { from = from, to = to })
+  end
+
+  function Sirv:rename(from, to)
+    check_path("rename", from); check_path("rename", to, 2)
+    return self:call("postFilesRename", { from = from, to = to })
+  end
+
+  --- Create a folder. An existing path returns nil, err with kind "conflict".
+  function Sirv:mkdir(path)
+    check_path("mkdir", path)
+    return self:call("postFilesMkdir", { dirname = path })
+  end
+
+  --- Import remote URLs: fetch(url, filename) or fetch{{url=, filename=}, ...}.
+  -- Returns Sirv's per-item results (check each item's `success`).
+  function Sirv:fetch(url_or_items, filename)
+    local items = url_or_items
+    if type(url_or_items) == "string" then
+      check_path("fetch", filename, 2)
+      items = { { url = url_or_items, filename = filename } }
+    elseif type(items) ~= "table" then
+      error("sirv:fetch: argument #1 must be a URL or a list of {url=, filename=}", 2)
+    end
+    return self:call("postFilesFetch", items)
+  end
+
+  -- editorial meta -----------------------------------------------------------
+
+  --- All meta of a file as one table {title, description, tags, product, approval}.
+  function Sirv:meta(path)
+    check_path("meta", path)
+    return self:call("getFilesMeta", { filename = path })
+  end
+
+  --- Set many meta fields in one call: {title=, description=, tags=, product=, approval=}.
+  function Sirv:set_meta(path, fields)
+    check_path("set_meta", path)
+    if type(fields) ~= "table" then error("sirv:set_meta: argument #2 must be a table", 2) end
+    local p = { filename = path }
+    for k, v in pairs(fields) do p[k] = v end
+    return self:call("postFilesMeta", p)
+  end
+
+  -- getter/setter pairs over one field each
+  local function field_pair(getter, setter, op_get, op_set, field)
+    Sirv[getter] = function(self, path)
+      check_path(getter, path)
+      local r, err = self:call(op_get, { filename = path })
+      if r == nil then return nil, err end
+      if type(r) == "table" and field and r[field] ~= nil then return r[field] end
+      return r
+    end
+    Sirv[setter] = function(self, path, value)
+      check_path(setter, path)
+      local p = { filename = path }
+      if field then p[field] = value
+      else
+        if type(value) ~= "table" then error(("sirv:%s: argument #2 must be a table"):format(setter), 2) end
+        for k, v in pairs(value) do p[k] = v end
+      end
+      return self:call(op_set, p)
+    end
+  end
+  field_pair("title", "set_title", "getFilesMetaTitle", "postFilesMetaTitle", "title")
+  field_pair("description", "set_description", "getFilesMetaDescription", "postFilesMetaDescription", "description")
+  field_pair("product", "set_product", "getFilesMetaProduct", "postFilesMetaProduct", nil)
+
+  --- Tags of a file (an array of strings).
+  function Sirv:tags(path)
+    check_path("tags", path)
+    local r, err = self:call("getFilesMetaTags", { filename = path })
+    if r == nil then return nil, err end
+    return type(r) == "table" and r.tags or r
+  end
+
+  --- Add tags (idempotent: a tag already there stays once).
+  function Sirv:add_tags(path, tags)
+    check_path("add_tags", path)
+    if type(tags) == "string" then tags = { tags } end
+    return self:call("postFilesMetaTags", { filename = path, tags = tags })
+  end
+
+  --- Remove tags (idempotent: a missing tag is not an error).
+  function Sirv:remove_tags(path, tags)
+    check_path("remove_tags", path)
+    if type(tags) == "string" then tags = { tags } end
+    return self:call("deleteFilesMetaTags", { filename = path, tags = tags })
+  end
+
+  --- Approval flag: {approved = bool, comment = "..."}.
+  function Sirv:approval(path)
+    check_path("approval", path)
+    return self:call("getFilesMetaApproval", { filename = path })
+  end
+
+  function Sirv:set_approval(path, approved, comment)
+    check_path("set_approval", path)
+    if type(approved) ~= "boolean" then error("sirv:set_approval: argument #2 must be a boolean", 2) end
+    return self:call("postFilesMetaApproval", { filename = path, approved = approved, comment = comment })
+  end
+
+  -- folder options, points of interest, protected URLs -------------------------
+
+  --- Folder options; with a table, sets them.
+  function Sirv:options(path, set)
+    check_path("options", path)
+    if set == nil then return self:call("getFilesOptions", { filename = path }) end
+    local p = { filename = path }
+    for k, v in pairs(set) do p[k] = v end
+    return self:call("postFilesOptions", p)
+  end
+
+  --- Points of interest of an image; poi(path, {name=, x=, y=, width=, height=}) sets one.
+  function Sirv:poi(path, set)
+    check_path("poi", path)
+    if set == nil then return self:call("getFilesPoi", { filename = path }) end
+    local p = { filename = path }
+    for k, v in pairs(set) do p[k] = v end
+    return self:call("postFilesPoi", p)
+  end
+
+  function Sirv:delete_poi(path, name)
+    check_path("delete_poi", path)
+    return self:call("deleteFilesPoi", { filename = path, name = name })
+  end
+
+  --- A JWT-protected URL: jwt(path, {key=, alias=, expiresIn=, secureParams=, insecureParams=}).
+  function Sirv:jwt(path, opts)
+    check_path("jwt", path)
+    local p = { filename = path }
+    for k, v in pairs(opts or {}) do p[k] = v end
+    return self:call("postFilesJwt", p)
+  end
+
+  --- Convert a video to a spin (synchronous, slow): returns Sirv's result table.
+  function Sirv:video_to_spin(path, opts)
+    check_path("video_to_spin", path)
+    return self:call("postFilesVideo2Spin", { filename = path, options = opts })
+  end
+
+  function Sirv:spin_to_video(path, opts)
+    check_path("spin_to_video", path)
+    return self:call("postFilesSpin2Video", { filename = path, options = opts })
+  end
+
+  -- asynchronous jobs ------------------------------------------------------
+
+  local JOB_POLL = { zip = "getFilesZip", batch_delete = "getFilesBatchDelete" }
+
+  local function job_done(r)
+    if type(r) ~= "table" then return true end
+    local p = tonumber(r.progress)
+    if p then return p >= 100 end
+    return next(r) == nil or r.result ~= nil
+  end
+
+  --- Poll a job until it is done, backing off from 0.5 s to 5 s between polls.
+  -- kind: "zip" | "batch_delete". opts.timeout (default 300 s).
+  function Sirv:wait_job(kind, id, opts)
+    local op = JOB_POLL[kind]
+    if not op then error("sirv:wait_job: kind must be \"zip\" or \"batch_delete\"", 2) end
+    if type(id) ~= "string" then error("sirv:wait_job: argument #2 must be a job id string", 2) end
+    opts = opts or {}
+    local t = self.transport
+    local deadline = t:now() + (opts.timeout or 300)
+    local delay = opts.interval or 0.5
+    while true do
+      local r, err = self:call(op, { id = id })
+      if r == nil then return nil, err end
+      if job_done(r) then return r end
+      if t:now() + delay > deadline then
+        return nil, errors.new{ kind = "timeout", service = "sirv", operation = op,
+          message = ("job %s not finished after %d s"):format(id, opts.timeout or 300) }
+      end
+      t:sleep(delay)
+      delay = math.min(delay * 1.5, 5)
+    end
+  end
+
+  local function start_job(self, op, kind, paths, extra, opts)
+    if type(paths) ~= "table" then error(("sirv:%s: argument #1 must be a list of paths"):format(kind), 3) end
+    local p = { filenames = paths }
+    for k, v in pairs(extra) do p[k] = v end
+    local r, err = self:call(op, p)
+    if not r then return nil, err end
+    if opts and opts.wait then return self:wait_job(kind, r.id, opts) end
+    return r
+  end
+
+  --- Start a ZIP job ({id}); with opts.wait, wait and return {progress=100, result={...}}.
+  function Sirv:zip(paths, opts)
+    return start_job(self, "postFilesZip", "zip", paths, { zipFilename = opts and opts.name }, opts)
+  end
+
+  --- Start a batch delete job ({id}); with opts.wait, wait for it.
+  function Sirv:batch_delete(paths, opts)
+    return start_job(self, "postFilesBatchDelete", "batch_delete", paths, {}, opts)
+  end
+
+  -- account ------------------------------------------------------------------
+
+  function Sirv:account() return self:call("getAccount") end
+  function Sirv:storage() return self:call("getAccountStorage") end
+  function Sirv:users() return self:call("getAccountUsers") end
+  function Sirv:billing_plan() return self:call("getBillingPlan") end
+  function Sirv:user(id) return self:call("getUser", { userId = id }) end
+
+  --- API limits per bucket; also seeds the client's rate-limit budgets.
+  function Sirv:limits()
+    local r, err = self:call("getAccountLimits")
+    if type(r) == "table" then self.policy:seed(r) end
+    return r, err
+  end
+
+  --- The client's current view of a budget ({limit, remaining, reset}) or all of them.
+  function Sirv:budget(type_name)
+    if type_name then return self.policy:budget(type_name) end
+    return self.policy:budgets()
+  end
+
+  local STATS = { http = "getStatsHttp", storage = "getStatsStorage", spins_views = "getStatsSpinsViews" }
+
+  --- Statistics: stats("http"|"storage"|"spins_views", {from=, to=, alias=}).
+  function Sirv:stats(kind, range)
+    local op = STATS[kind]
+    if not op then error("sirv:stats: kind must be \"http\", \"storage\" or \"spins_views\"", 2) end
+    return self:call(op, range or {})
+  end
+
+  --- Account events matching {module=, type=, filename=, level=} (one array).
+  function Sirv:events_page(filter)
+    return self:call("postAccountEventsSearch", filter or {})
+  end
+end

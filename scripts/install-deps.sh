@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what mediacdn needs to build, test and run its sandbox on Debian 12
+# (a minimal debian:12 image included). Installs only what is missing; runs as
+# root or through sudo. Safe to run again.
+set -euo pipefail
+
+PKGS=(
+  ca-certificates curl gcc make cmake pkg-config
+  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
+  libcurl4-openssl-dev libcjson-dev libssl-dev
+  lua-busted luarocks lua-cjson
+  nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
+  procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # luajit2 (OpenResty's branch) conflicts with Debian's plain luajit packages:
+  # apt resolves that by removing the plain ones, which is what nginx's Lua module needs.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
