@@ -359,4 +359,17 @@ return function(Sirv, M)
   function Sirv:events_page(filter)
     return self:call("postAccountEventsSearch", filter or {})
   end
+
+  -- iterators (mediacdn.sirv.iter) -------------------------------------------
+
+  local iter = require "mediacdn.sirv.iter"
+
+  --- for entry in sirv:readdir(dir, {recursive = true}) do print(entry.path) end
+  function Sirv:readdir(dir, opts) return iter.readdir(self, dir, opts) end
+
+  --- for hit in sirv:search{query = "extension:.jpg"} do print(hit.path) end
+  function Sirv:search(params, opts) return iter.search(self, params, opts) end
+
+  --- for ev in sirv:events{level = "error"} do print(ev.module) end
+  function Sirv:events(filter) return iter.events(self, filter) end
 end
