@@ -10,7 +10,7 @@ PKGS=(
   libcurl4-openssl-dev libcjson-dev libssl-dev
   lua-busted luarocks lua-cjson
   nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
-  procps
+  procps lua-socket openssl
 )
 
 missing=()

@@ -138,7 +138,8 @@ function M.perform(client, spec)
         attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
     else
       outcome.terr = terr.kind
-      outcome.nothing_sent = terr.nothing_sent
+      -- a failed resolve (6) or connect (7) sent nothing: safe to replay any call
+      outcome.nothing_sent = terr.nothing_sent or terr.code == 6 or terr.code == 7
       client:_emit{ type = "response", operation = spec.operation, error = terr.kind,
         message = terr.message, attempt = attempt, elapsed = now - t0 }
     end
