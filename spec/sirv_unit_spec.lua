@@ -34,7 +34,7 @@ end
 
 describe("sirv client (fake transport)", function()
   it("covers every documented method of sirv-endpoints.json", function()
-    local f = assert(io.open("tools/sirv-endpoints.json", "rb"))
+    local f = assert(io.open("emulator/data/sirv-endpoints.json", "rb"))
     local list = mediacdn.json_decode(f:read("*a")); f:close()
     local published = 0
     for _, e in ipairs(list) do

@@ -1,9 +1,9 @@
 #!/usr/bin/env lua5.4
 -- Generate lua/mediacdn/sirv/endpoints.lua from the Sirv method reference
--- (tools/sirv-endpoints.json, a copy of the API reference). Run: lua5.4 tools/gen_endpoints.lua
+-- (emulator/data/sirv-endpoints.json, a copy of the API reference). Run: lua5.4 tools/gen_endpoints.lua
 local cjson = require "cjson"
 
-local src = arg[1] or "tools/sirv-endpoints.json"
+local src = arg[1] or "emulator/data/sirv-endpoints.json"
 local out = arg[2] or "lua/mediacdn/sirv/endpoints.lua"
 
 -- POSTs that are safe to replay after an unknown outcome: reads and pure setters.
