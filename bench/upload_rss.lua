@@ -34,14 +34,14 @@ local ok, err = pcall(function()
   local st = assert(sirv:stat("/bench/upload.bin"))
   assert(st.size == MB * 1048576, "size mismatch: " .. tostring(st.size))
 
-  -- baseline: the curl CLI posting the same file
+  -- baseline: the curl CLI streaming the same file (-T, POST)
   local token = assert(sirv.auth:token())
   local hdr = os.tmpname()
   local h = assert(io.open(hdr, "w"))
   h:write("Authorization: Bearer " .. token .. "\nContent-Type: application/octet-stream\n")
   h:close()
   local t1 = core.monotonic()
-  local rc = os.execute(("curl -s -o /dev/null -H @%s --data-binary @%s '%s/v2/files/upload?filename=%%2Fbench%%2Fcurl.bin'")
+  local rc = os.execute(("curl -s -o /dev/null -X POST -H @%s -T %s '%s/v2/files/upload?filename=%%2Fbench%%2Fcurl.bin'")
     :format(hdr, path, sb.url))
   local curl_t = core.monotonic() - t1
   os.remove(hdr)
