@@ -298,6 +298,8 @@ describe("sirv client (fake transport)", function()
     assert.has_error(function() c:call("getFilesStat", {}) end, "sirv:call('getFilesStat'): parameter 'filename' is required")
     assert.has_error(function() c:call("nope") end, "sirv:call: unknown operation 'nope'")
     assert.has_error(function() c:call("postFilesFetch", { { url = "http://x", filename = "relative" } }) end)
+    assert.has_error(function() c:call("postFilesSpin2Homedepot360", { filename = "/a.spin", omsid = "1" }) end,
+      "sirv:call('postFilesSpin2Homedepot360'): body.omsid is shorter than 9 bytes")
     assert.has_error(function() c:stat(42) end, "sirv:stat: argument #1 must be a path string (got number)")
   end)
 

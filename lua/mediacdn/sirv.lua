@@ -20,7 +20,7 @@ M.Client = Sirv
 
 local DEFAULT_BASE = "https://api.sirv.com"
 -- params that carry request plumbing rather than Sirv fields
-local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true }
+local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true, headers = true }
 
 local function argcheck(cond, fn, msg)
   if not cond then error(("mediacdn.sirv.%s: %s"):format(fn, msg), 3) end
@@ -212,10 +212,22 @@ local function build_body(ep, params, spec)
         error(("sirv:call('%s'): body must be a string of bytes"):format(ep.name), 4)
       end
       spec.body = params.body
-    else
+    elseif ep.name ~= "postUpload" then -- a tus creation may carry no data
       error(("sirv:call('%s'): body or body_file is required"):format(ep.name), 4)
     end
     spec.headers["Content-Type"] = params.content_type or "application/octet-stream"
+    -- extra protocol headers (e.g. Tus-Resumable / Upload-Length for postUpload)
+    if params.headers ~= nil then
+      if type(params.headers) ~= "table" then
+        error(("sirv:call('%s'): headers must be a table of strings"):format(ep.name), 4)
+      end
+      for k, v in pairs(params.headers) do
+        if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+          error(("sirv:call('%s'): headers must map names to strings"):format(ep.name), 4)
+        end
+        spec.headers[k] = tostring(v)
+      end
+    end
   end
 end
 
@@ -224,7 +236,7 @@ local function check_names(ep, params)
   if ep.body and ep.body.type == "array" then return end
   for k in pairs(params) do
     local known = is_query_name(ep, k)
-      or (RAW_KEYS[k] and (ep.body_kind == "binary" or ep.response_kind == "binary"))
+      or (RAW_KEYS[k] and (ep.body_kind == "binary" or (ep.response_kind == "binary" and k == "sink")))
       or (ep.body_kind == "json" and ep.body and (ep.body.additionalProperties ~= false
           or (ep.body.properties and ep.body.properties[k] ~= nil)))
     if not known then
@@ -240,7 +252,12 @@ local function decode_result(self, ep, spec, res)
     if spec.sink then return true end
     return body
   end
-  if body == nil or body == "" then return true end
+  if body == nil or body == "" then
+    -- an empty success that names a created resource (the tus endpoint's 201)
+    local loc = res.headers["location"]
+    if loc then return { location = loc, upload_offset = tonumber(res.headers["upload-offset"]) } end
+    return true
+  end
   local doc, jerr = json_decode(body)
   if doc == nil then
     return nil, errors.new{ kind = "protocol", service = "sirv", operation = ep.name, status = res.status,

@@ -54,6 +54,9 @@ function M.check(v, s, where)
     if s.maxLength and #v > s.maxLength then
       return nil, ("%s is longer than %d bytes"):format(where, s.maxLength)
     end
+    if s.minLength and #v < s.minLength then
+      return nil, ("%s is shorter than %d bytes"):format(where, s.minLength)
+    end
     if s.pattern == "^\\/" and v:sub(1, 1) ~= "/" then
       return nil, ("%s must be an absolute path starting with '/'"):format(where)
     end

@@ -101,13 +101,14 @@ local function finish(u)
   return true
 end
 
--- append the request body to u; returns response
-local function append(u, base_headers)
+-- append the request body to u; returns response. default_offset: creation-with-upload
+-- (a POST with data) may leave out Upload-Offset, which is then 0
+local function append(u, base_headers, default_offset)
   local ct = lower(ngx.var.http_content_type or "")
   if not ct:find("^application/offset%+octet%-stream") then
     return tus_error(415, "Content-Type must be application/offset+octet-stream")
   end
-  local offset = tonumber(ngx.var.http_upload_offset or "")
+  local offset = tonumber(ngx.var.http_upload_offset or "") or default_offset
   if offset == nil then return tus_error(400, "Missing or invalid Upload-Offset header") end
   if offset ~= u.offset then
     return tus_error(409, "Upload-Offset mismatch: the upload is at " .. u.offset)
@@ -175,7 +176,7 @@ local function create(location_base, autocommit)
   local h = tus_headers({ location = location_base .. "/" .. id, ["upload-expires"] = expires_header(u) })
   local body_len = tonumber(ngx.var.http_content_length or "") or 0
   if body_len > 0 then
-    local res = append(u, h)
+    local res = append(u, h, 0)
     if res.status ~= 204 then return res end
     res.status = 201
     return res
