@@ -1,0 +1,565 @@
+/*
+** mc_curl_common.c — configure one libcurl transfer from an mc_request and
+** collect its mc_response (see mc_curl_common.h).
+*/
+#include "mc_curl_common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Growth of an in-memory body is capped here when Content-Length is known;
+** past it the buffer grows by doubling. */
+#define MC_CURL_PREALLOC_CAP ((size_t)64 * 1024 * 1024)
+
+void mc_curl_xfer_init(mc_curl_xfer *x) {
+  memset(x, 0, sizeof *x);
+  x->body_fd = -1;
+}
+
+/* Record a failure seen inside a callback ("msg" or "msg: detail"); the
+** first one wins. libcurl itself only learns that the callback aborted. */
+static void cb_fail(mc_curl_xfer *x, mc_transport_kind kind, const char *msg,
+                    const char *detail) {
+  if (x->cb_kind != MC_TERR_NONE) return;
+  x->cb_kind = kind;
+  if (detail)
+    snprintf(x->cb_msg, sizeof x->cb_msg, "%s: %s", msg, detail);
+  else
+    snprintf(x->cb_msg, sizeof x->cb_msg, "%s", msg);
+}
+
+/* ---- callbacks (never call Lua, never longjmp) ------------------------- */
+
+/* Response header lines: track the status line and fill res->headers. */
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
+  mc_curl_xfer *x = ud;
+  size_t len = size * nitems;
+  long st = mc_parse_status_line(buf, len);
+  if (st >= 0) x->status = st;
+  if (mc_headers_feed_line(&x->res->headers, buf, len) != 0) {
+    cb_fail(x, MC_TERR_LOCAL, "out of memory", NULL);
+    return 0; /* != len: curl aborts the transfer */
+  }
+  return len;
+}
+
+/* Decide on the first body byte where the body goes: the sink file for a
+** 2xx status when a sink was asked for, memory otherwise. */
+static int decide_sink(mc_curl_xfer *x) {
+  const mc_request *req = x->req;
+  if (req->sink_path && x->status >= 200 && x->status < 300) {
+    x->sink = fopen(req->sink_path, "wbe");
+    if (!x->sink) {
+      cb_fail(x, MC_TERR_LOCAL, "cannot open sink file", strerror(errno));
+      return -1;
+    }
+    x->sink_state = 1;
+    return 0;
+  }
+  x->sink_state = 2;
+  {
+    const char *cl = mc_headers_get(&x->res->headers, "content-length");
+    if (cl) {
+      char *end;
+      long long n = strtoll(cl, &end, 10);
+      if (end != cl && n >= 0) {
+        if ((unsigned long long)n > (unsigned long long)x->max_body) {
+          cb_fail(x, MC_TERR_PROTOCOL, "response body is larger than max_body", NULL);
+          return -1;
+        }
+        if ((size_t)n > 0 && (size_t)n <= MC_CURL_PREALLOC_CAP) {
+          char *p = malloc((size_t)n + 1);
+          if (p) {
+            x->res->body = p;
+            x->body_cap = (size_t)n + 1;
+            p[0] = '\0';
+          }
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+/* Append to the in-memory body, keeping it NUL-terminated. */
+static int append_body(mc_curl_xfer *x, const char *data, size_t len) {
+  mc_response *res = x->res;
+  size_t need;
+  if (len > x->max_body || res->body_len > x->max_body - len) {
+    cb_fail(x, MC_TERR_PROTOCOL, "response body is larger than max_body", NULL);
+    return -1;
+  }
+  need = res->body_len + len + 1;
+  if (need > x->body_cap) {
+    size_t ncap = x->body_cap ? x->body_cap : 16384;
+    char *p;
+    while (ncap < need) ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
+    p = realloc(res->body, ncap);
+    if (!p) {
+      cb_fail(x, MC_TERR_LOCAL, "out of memory", NULL);
+      return -1;
+    }
+    res->body = p;
+    x->body_cap = ncap;
+  }
+  memcpy(res->body + res->body_len, data, len);
+  res->body_len += len;
+  res->body[res->body_len] = '\0';
+  return 0;
+}
+
+/* Response body bytes (already content-decoded by libcurl). */
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
+  mc_curl_xfer *x = ud;
+  size_t len = size * nmemb;
+  if (x->sink_state == 0 && decide_sink(x) != 0) return 0;
+  x->res->bytes_received += (int64_t)len;
+  if (x->sink_state == 1) {
+    if (fwrite(data, 1, len, x->sink) != len) {
+      cb_fail(x, MC_TERR_LOCAL, "cannot write sink file", strerror(errno));
+      return 0;
+    }
+    return len;
+  }
+  if (append_body(x, data, len) != 0) return 0;
+  return len;
+}
+
+/* Request body bytes from the file range, read with pread (no file position,
+** so a rewind is just a new body_pos). */
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud) {
+  mc_curl_xfer *x = ud;
+  size_t want = size * nitems;
+  int64_t left = x->body_len - x->body_pos;
+  ssize_t n;
+  if (left <= 0) return 0;
+  if ((int64_t)want > left) want = (size_t)left;
+  do {
+    n = pread(x->body_fd, buf, want, (off_t)(x->body_start + x->body_pos));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    cb_fail(x, MC_TERR_LOCAL, "cannot read body file", strerror(errno));
+    return CURL_READFUNC_ABORT;
+  }
+  if (n == 0) {
+    cb_fail(x, MC_TERR_LOCAL, "body file ended before the announced length", NULL);
+    return CURL_READFUNC_ABORT;
+  }
+  x->body_pos += n;
+  return (size_t)n;
+}
+
+/* libcurl rewinds the body (e.g. to resend it on a fresh connection). */
+static int seek_cb(void *ud, curl_off_t offset, int origin) {
+  mc_curl_xfer *x = ud;
+  if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  if (offset < 0 || (int64_t)offset > x->body_len) return CURL_SEEKFUNC_FAIL;
+  x->body_pos = (int64_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int is_tchar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    return 1;
+  return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int is_token(const char *s) {
+  if (!s || !*s) return 0;
+  for (; *s; s++)
+    if (!is_tchar((unsigned char)*s)) return 0;
+  return 1;
+}
+
+static int has_crlf(const char *s) {
+  return strpbrk(s, "\r\n") != NULL;
+}
+
+/* Open the body file and check that [offset, offset+length) lies inside it. */
+static int open_body_file(mc_curl_xfer *x, const mc_body *b, mc_transport_error *err) {
+  struct stat st;
+  int64_t size;
+  if (!b->path) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "body file has no path");
+    return -1;
+  }
+  x->body_fd = open(b->path, O_RDONLY | O_CLOEXEC);
+  if (x->body_fd < 0) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot open body file %s: %s",
+                           b->path, strerror(errno));
+    return -1;
+  }
+  if (fstat(x->body_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "body file %s is not a regular file",
+                           b->path);
+    return -1;
+  }
+  size = (int64_t)st.st_size;
+  if (b->offset < 0 || b->offset > size) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0,
+                           "body file offset %lld is beyond the end of %s (%lld bytes)",
+                           (long long)b->offset, b->path, (long long)size);
+    return -1;
+  }
+  x->body_start = b->offset;
+  x->body_len = b->length < 0 ? size - b->offset : b->length;
+  if (x->body_len > size - b->offset) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0,
+                           "body file range %lld+%lld ends beyond the end of %s (%lld bytes)",
+                           (long long)b->offset, (long long)x->body_len, b->path,
+                           (long long)size);
+    return -1;
+  }
+  x->body_pos = 0;
+  return 0;
+}
+
+/* Append one raw line to the header list. */
+static int append_line(mc_curl_xfer *x, const char *line) {
+  struct curl_slist *l = curl_slist_append(x->header_list, line);
+  if (!l) return -1;
+  x->header_list = l;
+  return 0;
+}
+
+/* Append "Name: value" (or "Name;" for an empty value) to the header list. */
+static int add_header(mc_curl_xfer *x, const char *name, const char *value) {
+  size_t nl = strlen(name), vl = strlen(value);
+  char *line = malloc(nl + vl + 3);
+  int rc;
+  if (!line) return -1;
+  memcpy(line, name, nl);
+  if (vl == 0) {
+    line[nl] = ';';
+    line[nl + 1] = '\0';
+  } else {
+    line[nl] = ':';
+    line[nl + 1] = ' ';
+    memcpy(line + nl + 2, value, vl + 1);
+  }
+  rc = append_line(x, line);
+  free(line);
+  return rc;
+}
+
+/* The caller's headers, minus the framing ones libcurl computes itself, plus
+** blank overrides that stop libcurl adding Accept, Expect and Content-Type. */
+static int build_headers(mc_curl_xfer *x, int has_body, mc_transport_error *err) {
+  const mc_headers *h = &x->req->headers;
+  size_t i;
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name, *v = h->items[i].value;
+    if (!is_token(n) || has_crlf(v)) {
+      mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request header name or value");
+      return -1;
+    }
+    if (strcasecmp(n, "Content-Length") == 0 || strcasecmp(n, "Transfer-Encoding") == 0)
+      continue; /* the body decides these */
+    if (add_header(x, n, v) != 0) goto oom;
+  }
+  if (!mc_headers_get(h, "Expect") && append_line(x, "Expect:") != 0) goto oom;
+  if (!mc_headers_get(h, "Accept") && append_line(x, "Accept:") != 0) goto oom;
+  if (has_body && !mc_headers_get(h, "Content-Type") && append_line(x, "Content-Type:") != 0)
+    goto oom;
+  return 0;
+oom:
+  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
+  return -1;
+}
+
+#define SETOPT(opt, val)                                  \
+  do {                                                    \
+    if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {   \
+      failed_opt = #opt;                                  \
+      goto setopt_failed;                                 \
+    }                                                     \
+  } while (0)
+
+int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
+                    mc_response *res, mc_transport_error *err) {
+  const char *method = req->method ? req->method : "GET";
+  const char *failed_opt = NULL;
+  int has_body = req->body.kind != MC_BODY_NONE;
+  mc_curl_xfer_init(x);
+  x->curl = curl;
+  x->req = req;
+  x->res = res;
+  x->max_body = req->max_body ? req->max_body : MC_CURL_DEFAULT_MAX_BODY;
+  err->kind = MC_TERR_NONE;
+  err->code = 0;
+  err->message[0] = '\0';
+
+  if (!req->url || !is_token(method)) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request: bad method or no URL");
+    return -1;
+  }
+  /* A POST/PUT/PATCH without a body still sends "Content-Length: 0". */
+  if (!has_body && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                    strcmp(method, "PATCH") == 0))
+    has_body = 1;
+  if (req->body.kind == MC_BODY_FILE && open_body_file(x, &req->body, err) != 0)
+    return -1;
+  if (build_headers(x, has_body, err) != 0) return -1;
+
+  SETOPT(CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+  SETOPT(CURLOPT_PRIVATE, (void *)x);
+  SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+  SETOPT(CURLOPT_HEADERDATA, (void *)x);
+  SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+  SETOPT(CURLOPT_WRITEDATA, (void *)x);
+  SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (req->cainfo) SETOPT(CURLOPT_CAINFO, req->cainfo);
+  SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 0L);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 0L);
+  if (req->low_speed_time_s > 0) {
+    SETOPT(CURLOPT_LOW_SPEED_TIME, req->low_speed_time_s);
+    SETOPT(CURLOPT_LOW_SPEED_LIMIT, req->low_speed_limit > 0 ? req->low_speed_limit : 1L);
+  }
+  SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_TCP_KEEPIDLE, 30L);
+  SETOPT(CURLOPT_TCP_KEEPINTVL, 15L);
+  SETOPT(CURLOPT_BUFFERSIZE, 128L * 1024L);
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(CURLOPT_HTTPHEADER, x->header_list);
+
+  if (has_body && req->body.kind == MC_BODY_FILE) {
+    SETOPT(CURLOPT_UPLOAD, 1L);
+#if LIBCURL_VERSION_NUM >= 0x073e00
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
+#endif
+    SETOPT(CURLOPT_READFUNCTION, read_cb);
+    SETOPT(CURLOPT_READDATA, (void *)x);
+    SETOPT(CURLOPT_SEEKFUNCTION, seek_cb);
+    SETOPT(CURLOPT_SEEKDATA, (void *)x);
+    SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->body_len);
+    if (strcmp(method, "PUT") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  } else if (has_body) {
+    SETOPT(CURLOPT_POST, 1L);
+    {
+      const char *data = req->body.kind == MC_BODY_MEMORY && req->body.data ? req->body.data : "";
+      size_t len = req->body.kind == MC_BODY_MEMORY ? req->body.len : 0;
+      SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+      SETOPT(CURLOPT_POSTFIELDS, data);
+    }
+    if (strcmp(method, "POST") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  } else if (strcmp(method, "HEAD") == 0) {
+    SETOPT(CURLOPT_NOBODY, 1L);
+  } else if (strcmp(method, "GET") == 0) {
+    SETOPT(CURLOPT_HTTPGET, 1L);
+  } else {
+    SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  }
+  return 0;
+
+setopt_failed:
+  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot configure the transfer (%s)",
+                         failed_opt);
+  return -1;
+}
+
+#undef SETOPT
+
+/* ---- completion -------------------------------------------------------- */
+
+/* Does `msg` contain a piece of something secret the request carries: the
+** URL query (or one of its values), URL credentials, or a header value? */
+static int leaks_secret(const mc_request *req, const char *msg) {
+  const char *url = req->url ? req->url : "";
+  const char *q = strchr(url, '?');
+  const char *scheme = strstr(url, "://");
+  size_t i;
+  if (q && q[1] && strstr(msg, q + 1)) return 1;
+  while (q && *q) { /* each value of the query */
+    const char *v = strchr(q, '='), *end;
+    if (!v) break;
+    v++;
+    end = v + strcspn(v, "&#");
+    if (end - v >= 4) {
+      size_t n = (size_t)(end - v);
+      const char *m;
+      for (m = msg; (m = strchr(m, *v)) != NULL; m++)
+        if (strncmp(m, v, n) == 0) return 1;
+    }
+    q = *end ? end + 1 : end;
+  }
+  if (scheme) { /* user:password@ */
+    const char *host = scheme + 3;
+    const char *at = strchr(host, '@');
+    const char *slash = strchr(host, '/');
+    if (at && (!slash || at < slash)) {
+      const char *colon = memchr(host, ':', (size_t)(at - host));
+      if (colon && at - colon > 1) {
+        size_t n = (size_t)(at - colon - 1);
+        const char *m;
+        for (m = msg; (m = strchr(m, colon[1])) != NULL; m++)
+          if (strncmp(m, colon + 1, n) == 0) return 1;
+      }
+    }
+  }
+  for (i = 0; i < req->headers.count; i++) {
+    const char *v = req->headers.items[i].value;
+    if (strlen(v) >= 4 && strstr(msg, v)) return 1;
+  }
+  return 0;
+}
+
+mc_transport_kind mc_curl_code_kind(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OK:
+      return MC_TERR_NONE;
+    case CURLE_OPERATION_TIMEDOUT:
+      return MC_TERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_SEND_FAIL_REWIND:
+    case CURLE_AGAIN:
+#if LIBCURL_VERSION_NUM >= 0x074500
+    case CURLE_QUIC_CONNECT_ERROR:
+#endif
+#if LIBCURL_VERSION_NUM >= 0x074900
+    case CURLE_PROXY:
+#endif
+#if LIBCURL_VERSION_NUM >= 0x075400
+    case CURLE_UNRECOVERABLE_POLL:
+#endif
+      return MC_TERR_TRANSIENT;
+    case CURLE_READ_ERROR:
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_FAILED_INIT:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_UNKNOWN_OPTION:
+      return MC_TERR_LOCAL;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_RANGE_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_HTTP_RETURNED_ERROR:
+    case CURLE_BAD_DOWNLOAD_RESUME:
+      return MC_TERR_PROTOCOL;
+    default:
+      return MC_TERR_TRANSIENT;
+  }
+}
+
+/* The error message for a failed transfer: libcurl's detailed text unless it
+** could carry a secret, then the generic text of the code. */
+static void set_curl_error(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
+  const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  size_t n;
+  if (leaks_secret(x->req, msg)) msg = curl_easy_strerror(rc);
+  mc_transport_error_set(err, mc_curl_code_kind(rc), (int)rc, "%s", msg);
+  n = strlen(err->message);
+  while (n > 0 && (err->message[n - 1] == '\n' || err->message[n - 1] == '\r'))
+    err->message[--n] = '\0';
+}
+
+int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
+  mc_response *res = x->res;
+  long code = 0;
+  double total = 0;
+  int failed = 0;
+
+  if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code == 0)
+    code = x->status > 0 ? x->status : 0;
+  res->status = code;
+  if (curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME, &total) == CURLE_OK)
+    res->elapsed = total;
+
+  if (rc != CURLE_OK) {
+    if (x->cb_kind != MC_TERR_NONE)
+      mc_transport_error_set(err, x->cb_kind, (int)rc, "%s", x->cb_msg);
+    else
+      set_curl_error(x, rc, err);
+    failed = 1;
+  } else {
+    /* a 2xx with an empty body still creates (truncates) the sink */
+    if (x->sink_state == 0 && x->req->sink_path && code >= 200 && code < 300) {
+      x->sink = fopen(x->req->sink_path, "wbe");
+      if (!x->sink) {
+        mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot open sink file: %s",
+                               strerror(errno));
+        failed = 1;
+      } else {
+        x->sink_state = 1;
+      }
+    }
+    if (!failed && x->sink_state != 1 && !res->body) {
+      res->body = calloc(1, 1);
+      if (!res->body) {
+        mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
+        failed = 1;
+      }
+    }
+  }
+  if (x->sink) {
+    int close_failed = fclose(x->sink) != 0;
+    x->sink = NULL;
+    if (close_failed && !failed) {
+      mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot write sink file: %s",
+                             strerror(errno));
+      failed = 1;
+    }
+  }
+  mc_curl_release(x);
+  if (!failed) {
+    err->kind = MC_TERR_NONE;
+    err->code = 0;
+    err->message[0] = '\0';
+  }
+  return failed ? -1 : 0;
+}
+
+void mc_curl_release(mc_curl_xfer *x) {
+  if (x->body_fd >= 0) {
+    close(x->body_fd);
+    x->body_fd = -1;
+  }
+  if (x->sink) {
+    fclose(x->sink);
+    x->sink = NULL;
+  }
+  if (x->header_list) {
+    curl_slist_free_all(x->header_list);
+    x->header_list = NULL;
+  }
+}

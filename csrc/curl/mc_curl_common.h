@@ -1,0 +1,71 @@
+/*
+** mc_curl_common.h — one libcurl transfer described by an mc_request.
+**
+** mc_curl_prepare() configures a CURL easy handle from a request: method,
+** headers, a body from memory or streamed from a file range (always with a
+** Content-Length, never chunked, no "Expect: 100-continue"), TLS verification,
+** timeouts and stall detection. Its callbacks fill an mc_response: headers
+** through mc_headers_feed_line, the body into memory (capped) or, for a 2xx
+** status, into the sink file. mc_curl_complete() turns the CURLcode into an
+** mc_transport_error whose message never holds the URL query or a header.
+**
+** No Lua and no global state: the easy (blocking) and multi (pollable)
+** transports both drive transfers through this file.
+*/
+#ifndef MC_CURL_COMMON_H
+#define MC_CURL_COMMON_H
+
+#include <stdio.h>
+#include <curl/curl.h>
+
+#include "mc_http.h"
+
+#define MC_CURL_DEFAULT_MAX_BODY ((size_t)256 * 1024 * 1024)
+
+/* The state of one transfer; lives as long as the CURL handle uses it. */
+typedef struct mc_curl_xfer {
+  CURL *curl;
+  const mc_request *req;         /* borrowed for the duration of the transfer */
+  mc_response *res;              /* filled by the callbacks */
+  struct curl_slist *header_list;
+  /* body streamed from a file range */
+  int body_fd;                   /* -1 when none */
+  int64_t body_start;            /* file offset of byte 0 of the body */
+  int64_t body_len;
+  int64_t body_pos;              /* next byte to send, relative to body_start */
+  /* response body */
+  long status;                   /* from the last status line seen */
+  int sink_state;                /* 0 undecided, 1 to the sink file, 2 in memory */
+  FILE *sink;
+  size_t max_body;
+  size_t body_cap;
+  /* a failure detected inside a callback (curl only sees "abort") */
+  mc_transport_kind cb_kind;
+  char cb_msg[200];
+  char errbuf[CURL_ERROR_SIZE];
+} mc_curl_xfer;
+
+/* Zero a transfer so that mc_curl_release() is safe on it. */
+void mc_curl_xfer_init(mc_curl_xfer *x);
+
+/*
+** Configure `curl` (freshly created or curl_easy_reset) for `req`, writing
+** into `res` (which must be initialised). Opens the body file. Returns 0, or
+** -1 with `err` set (the transfer must not be started; call release).
+*/
+int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
+                    mc_response *res, mc_transport_error *err);
+
+/*
+** Finish a transfer that libcurl ended with `rc`: fills status, elapsed and
+** bytes, closes the files. Returns 0 on success, or -1 with `err` set.
+*/
+int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err);
+
+/* Close files and free the header list; idempotent. */
+void mc_curl_release(mc_curl_xfer *x);
+
+/* The transport error class of a CURLcode. */
+mc_transport_kind mc_curl_code_kind(CURLcode rc);
+
+#endif

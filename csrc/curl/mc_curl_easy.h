@@ -1,0 +1,33 @@
+/*
+** mc_curl_easy.h — blocking transfers over one reusable CURL handle.
+**
+** One mc_curl_easy per client: between requests the handle is reset with
+** curl_easy_reset, which keeps its connection, DNS and TLS session caches, so
+** consecutive requests to one host reuse the connection.
+*/
+#ifndef MC_CURL_EASY_H
+#define MC_CURL_EASY_H
+
+#include <curl/curl.h>
+
+#include "mc_http.h"
+
+typedef struct mc_curl_easy {
+  CURL *curl;  /* NULL when closed */
+} mc_curl_easy;
+
+/* Create the CURL handle. Returns 0, or -1 when libcurl cannot allocate one. */
+int mc_curl_easy_open(mc_curl_easy *e);
+
+/* Free the handle and its connections; idempotent. */
+void mc_curl_easy_close(mc_curl_easy *e);
+
+/*
+** Perform `req` and block until it ends. `res` must be initialised; it is
+** filled even on failure (status and headers received so far). Returns 0, or
+** -1 with `err` set.
+*/
+int mc_curl_easy_perform(mc_curl_easy *e, const mc_request *req, mc_response *res,
+                         mc_transport_error *err);
+
+#endif
