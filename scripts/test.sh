@@ -17,7 +17,7 @@ if ! bash scripts/build.sh; then
 fi
 
 passed=0; failed=0
-logdir="$root/build/test-logs"; mkdir -p "$logdir"
+logdir="$root/build/test-logs/run-$$"; mkdir -p "$logdir"
 
 # C unit tests of the sans-I/O core
 for b in build/lua54/mc_core_tests; do
@@ -39,13 +39,13 @@ for vm in ${MC_VMS:-lua5.4 luajit}; do
   LUA_CPATH="$root/build/$dir/?.so;;" \
     busted --lua="$vm" -o TAP $specs >"$log" 2>&1
   rc=$?
-  p=$(grep -cE '^ok [0-9]+' "$log")
-  f=$(grep -cE '^not ok [0-9]+' "$log")
+  p=$(grep -a -cE '^ok [0-9]+' "$log")
+  f=$(grep -a -cE '^not ok [0-9]+' "$log")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     # busted died before reporting (a spec file failed to load, ...)
     echo "busted exited with $rc under $vm:"; tail -30 "$log"; f=1
   fi
-  grep -E '^not ok' -A 12 "$log" | head -200
+  grep -a -E '^not ok' -A 12 "$log" | head -200
   echo "$vm: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
 done

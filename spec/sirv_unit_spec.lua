@@ -196,6 +196,22 @@ describe("sirv client (fake transport)", function()
     assert.is_true(fake.clock - t0 >= 2 and fake.clock - t0 < 3)
   end)
 
+  -- regression: a whole-second reset that has just passed made the client back off
+  -- in sub-second steps until it ran out of waits and failed in mode "wait"
+  it("waits about a second on a 429 whose reset has just passed", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    local stale = { status = 429, headers = { ["x-global-ratelimit-limit"] = "6",
+      ["x-global-ratelimit-remaining"] = "0", ["x-global-ratelimit-reset"] = tostring(fake.clock - 0.5) },
+      body = '{"statusCode":429,"error":"Too Many Requests"}' }
+    fake:push(token_response())
+    for _ = 1, 3 do fake:push(stale) end
+    fake:push(ok_json("{}"))
+    local t0 = fake.clock
+    assert.is_table(c:stat("/x"))
+    assert.is_true(fake.clock - t0 >= 3)
+  end)
+
   it("fails fast on 429 in mode fail with reset_at and ratelimit_type", function()
     local fake = fake_mod.new()
     local c = client(fake, { rate_limit = "fail" })
@@ -357,6 +373,9 @@ describe("sirv client (fake transport)", function()
       service = "sirv", operation = "getFilesStat" }
     assert.are.equal("sirv getFilesStat: not_found (404): No such file: /x", tostring(e))
     assert.is_nil(tostring(e):find("\n"))
+    -- regression: a fractional reset_at crashed tostring under Lua 5.4 (%d)
+    local r = errors.new{ kind = "rate_limited", reset_at = 1700000000.25, service = "sirv" }
+    assert.are.equal("sirv: rate_limited: rate_limited [reset at 1700000001]", tostring(r))
   end)
 
   it("raises on misuse of new()", function()

@@ -131,8 +131,11 @@ function M.perform(client, spec)
       outcome.status = res.status
       if res.status == 429 then
         rin, reset_at = reset_in(res, now)
-        -- a reset in the past or unknown: back off instead of hammering
-        outcome.reset_in = (rin and rin > 0) and (rin + 0.1) or -1
+        -- resets are whole seconds: one that has just passed means "within a second";
+        -- an unknown one (-1) makes the policy back off instead of hammering
+        if rin and rin > 0 then outcome.reset_in = rin + 0.1
+        elseif rin and reset_at then outcome.reset_in = 1
+        else outcome.reset_in = -1 end
       end
       client:_emit{ type = "response", operation = spec.operation, status = res.status,
         attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }

@@ -22,7 +22,7 @@ function Error.__tostring(e)
   if e.status then s = s .. " (" .. tostring(e.status) .. ")" end
   if e.message and e.message ~= "" then s = s .. ": " .. e.message end
   if e.page then s = s .. " [page " .. tostring(e.page) .. "]" end
-  if e.reset_at then s = s .. string.format(" [reset at %d]", e.reset_at) end
+  if type(e.reset_at) == "number" then s = s .. string.format(" [reset at %.0f]", math.ceil(e.reset_at)) end
   return s
 end
 

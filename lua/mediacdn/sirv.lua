@@ -299,5 +299,6 @@ function Sirv:call(name, params)
 end
 
 require("mediacdn.sirv.methods")(Sirv, M)
+require("mediacdn.sirv.metadata").install(Sirv)
 
 return M
