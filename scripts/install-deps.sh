@@ -10,7 +10,7 @@ PKGS=(
   libcurl4-openssl-dev libcjson-dev libssl-dev
   lua-busted luarocks lua-cjson
   nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
-  procps lua-socket openssl
+  procps lua-socket lua-luv openssl
 )
 
 missing=()
