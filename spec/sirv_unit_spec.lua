@@ -82,6 +82,21 @@ describe("sirv client (fake transport)", function()
     assert.are.equal("Bearer tok-2", fake.requests[4].headers.Authorization)
   end)
 
+  -- regression: a task cancelled while it held the refresh lock blocked every later call
+  it("frees a refresh lock whose holder died", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    local co = coroutine.create(function() assert(c.auth.store:lock(c.auth.key, 1)) end)
+    assert(coroutine.resume(co)) -- took the lock and ended without unlocking
+    fake:push(token_response()):push(ok_json('{"size":3}'))
+    assert.are.equal(3, c:stat("/x").size)
+    -- and a lock held too long by a live holder expires after lock_ttl
+    local store = require("mediacdn.sirv.auth").local_store(fake, 10)
+    assert.is_true(store:lock("k", 1))
+    fake.clock = fake.clock + 11
+    assert.is_true(store:lock("k", 1))
+  end)
+
   it("on a 401 fetches exactly one new token and replays the call once", function()
     local fake = fake_mod.new()
     local c = client(fake)
@@ -286,6 +301,27 @@ describe("sirv client (fake transport)", function()
     assert.matches("invalid JSON", tostring(err))
   end)
 
+  it("gives streamed transfers no total timeout and conversions a long one", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response()):push(ok_json("{}")):push{ status = 200, body = "" }:push(ok_json('{"filename":"/a.spin"}'))
+    c:stat("/x")
+    assert.are.equal(30, fake.requests[2].timeout)
+    c:upload("/big.bin", { data = "x" })
+    assert.are.equal(30, fake.requests[3].timeout) -- bytes from memory: normal limit
+    c:video_to_spin("/v.mp4")
+    assert.are.equal(600, fake.requests[4].timeout)
+    assert.are.equal(600, fake.requests[4].stall_timeout)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb")); f:write("abc"); f:close()
+    fake:push{ status = 200, body = "" }
+    assert.is_true(c:upload("/f.bin", path))
+    os.remove(path)
+    assert.are.equal(0, fake.requests[5].timeout)
+    assert.are.equal(30, fake.requests[5].stall_timeout)
+    assert.are.same({ path = path, offset = 0, length = 3 }, fake.requests[5].body_file)
+  end)
+
   it("percent-encodes query values (spaces, unicode, #, ?, %, +, slash)", function()
     local fake = fake_mod.new()
     local c = client(fake)
@@ -361,7 +397,16 @@ describe("sirv client (fake transport)", function()
     fake:push{ status = 404, body = '{"message":"secret ' .. SECRET .. ' here"}' }
     local _, err = c:stat("/x")
     seen[#seen + 1] = tostring(err)
-    for k, v in pairs(err) do seen[#seen + 1] = tostring(k) .. "=" .. tostring(v) end
+    -- walk nested tables too: err.details holds the decoded error body (regression)
+    local function walk(v, depth)
+      if type(v) == "table" and depth < 10 then
+        for k, x in pairs(v) do seen[#seen + 1] = tostring(k); walk(x, depth + 1) end
+      else
+        seen[#seen + 1] = tostring(v)
+      end
+    end
+    walk(err, 0)
+    assert.is_table(err.details)
     local all = table.concat(seen, "\n")
     assert.is_nil(all:find(SECRET, 1, true))
     assert.is_nil(all:find(TOKEN, 1, true))

@@ -109,8 +109,11 @@ function M.perform(client, spec)
     attempt = attempt + 1
     local req = {
       method = spec.method, url = spec.url, body = spec.body, body_file = spec.body_file,
-      sink = spec.sink, timeout = spec.timeout or client.timeout,
-      connect_timeout = client.connect_timeout, stall_timeout = client.stall_timeout,
+      sink = spec.sink,
+      -- a streamed upload/download may take as long as its size needs: only the stall
+      -- limit applies to it, unless the caller set transfer_timeout
+      timeout = spec.timeout or ((spec.body_file or spec.sink) and client.transfer_timeout or client.timeout),
+      connect_timeout = client.connect_timeout, stall_timeout = spec.stall_timeout or client.stall_timeout,
       cainfo = client.cainfo, max_body = spec.max_body,
       headers = {},
     }

@@ -55,11 +55,25 @@ function M.redact(s, secrets)
   return s
 end
 
---- Redact a whole error (message and detail strings) in place; returns it.
-function M.redact_error(e, secrets)
-  for k, v in pairs(e) do
-    if type(v) == "string" then e[k] = M.redact(v, secrets) end
+-- Redact every string in a table and the tables it holds (keys too), in place.
+local function redact_table(t, secrets, seen)
+  if seen[t] then return end
+  seen[t] = true
+  local renamed = {}
+  for k, v in pairs(t) do
+    if type(v) == "string" then t[k] = M.redact(v, secrets)
+    elseif type(v) == "table" then redact_table(v, secrets, seen) end
+    if type(k) == "string" then
+      local rk = M.redact(k, secrets)
+      if rk ~= k then renamed[k] = rk end
+    end
   end
+  for k, rk in pairs(renamed) do t[rk], t[k] = t[k], nil end
+end
+
+--- Redact a whole error in place (message, details and every nested string); returns it.
+function M.redact_error(e, secrets)
+  redact_table(e, secrets, {})
   return e
 end
 

@@ -72,6 +72,7 @@ function M.new(opts)
     timeout = opt_number(opts, "timeout", 30, 0),
     connect_timeout = opt_number(opts, "connect_timeout", 10, 0),
     stall_timeout = opt_number(opts, "stall_timeout", 30, 0),
+    transfer_timeout = opt_number(opts, "transfer_timeout", 0, 0),
     max_wait = opt_number(opts, "max_wait", 3600, 0),
     rate_limit = mode,
     cainfo = opts.cainfo,
@@ -86,7 +87,9 @@ function M.new(opts)
     pace_threshold = pacing == false and 0 or (pacing and pacing.threshold) or 0.1,
     pace_max_delay = (pacing and pacing.max_delay) or 10,
   }
-  local store = opts.token_store or auth.local_store(self.transport)
+  -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
+  self.token_lock_timeout = (retry.deadline or 600) + 5
+  local store = opts.token_store or auth.local_store(self.transport, self.token_lock_timeout)
   self.auth = auth.new(self, store, "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. id):sub(1, 24))
   return self
 end
@@ -291,7 +294,9 @@ function Sirv:call(name, params)
   end
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
   if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then
-    spec.timeout = math.max(self.timeout, 600) -- synchronous conversions take minutes
+    -- synchronous conversions take minutes before the first response byte
+    spec.timeout = math.max(self.timeout, 600)
+    spec.stall_timeout = spec.timeout
   end
   local res, err = engine.perform(self, spec)
   if not res then return nil, err end

@@ -9,8 +9,10 @@ local M = {}
 local LocalStore = {}
 LocalStore.__index = LocalStore
 
-function M.local_store(transport)
-  return setmetatable({ entries = {}, locks = {}, transport = transport }, LocalStore)
+-- lock_ttl: seconds after which a held refresh lock counts as abandoned
+function M.local_store(transport, lock_ttl)
+  return setmetatable({ entries = {}, locks = {}, transport = transport, lock_ttl = lock_ttl or 60 },
+    LocalStore)
 end
 
 function LocalStore:get(key)
@@ -26,14 +28,23 @@ function LocalStore:delete(key)
   self.entries[key] = nil
 end
 
+-- A lock whose holder is gone (its coroutine died or was closed, e.g. a cancelled
+-- task or an aborted nginx request) or that outlived lock_ttl is free again.
+function LocalStore:_stale(l)
+  if type(l.owner) == "thread" and coroutine.status(l.owner) == "dead" then return true end
+  return self.transport:now() - l.at > self.lock_ttl
+end
+
 function LocalStore:lock(key, timeout)
-  if not self.locks[key] then
-    self.locks[key] = true
+  local t = self.transport
+  local l = self.locks[key]
+  if not l or self:_stale(l) then
+    self.locks[key] = { owner = coroutine.running() or true, at = t:now() }
     return true
   end
-  local t = self.transport
   local deadline = t:now() + timeout
   while self.locks[key] do
+    if self:_stale(self.locks[key]) then self.locks[key] = nil; break end
     if t:now() > deadline then return nil, "timeout" end
     t:sleep(0.005)
   end
@@ -67,7 +78,7 @@ function Auth:token()
   for _ = 1, 5 do
     local token, usable_until = store:get(self.key)
     if fresh(token, usable_until, t:now()) then return token end
-    local got, lerr = store:lock(self.key, self.client.timeout + 5)
+    local got, lerr = store:lock(self.key, self.client.token_lock_timeout)
     if got == nil then
       return nil, errors.new{ kind = "timeout", service = "sirv", operation = "postToken",
         message = "timed out waiting for another caller's token refresh (" .. tostring(lerr) .. ")" }
