@@ -227,6 +227,33 @@ describe("sirv client (fake transport)", function()
     assert.is_true(fake.clock - t0 >= 3)
   end)
 
+  -- regression: without reset headers every wait restarted at the first backoff (0-0.25 s)
+  it("backs off at least a second per 429 that names no reset, and fails after max waits", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response())
+    for _ = 1, 12 do fake:push{ status = 429, body = '{"statusCode":429}' } end
+    local t0 = fake.clock
+    local r, err = c:stat("/x")
+    assert.is_nil(r)
+    assert.are.equal("rate_limited", err.kind)
+    assert.is_nil(err.reset_at)
+    assert.is_true(fake.clock - t0 >= 10)
+    assert.are.equal(12, #fake.requests) -- token + 11 attempts, then it gave up
+  end)
+
+  -- regression: the retry deadline cut short a wait that max_wait allows
+  it("waits out a reset beyond the retry deadline when max_wait allows it", function()
+    local fake = fake_mod.new()
+    local c = client(fake, { retry = { deadline = 60 } })
+    fake:push(token_response()):push{ status = 429, headers = { ["x-global-ratelimit-limit"] = "10",
+      ["x-global-ratelimit-remaining"] = "0", ["x-global-ratelimit-reset"] = tostring(fake.clock + 1800) },
+      body = "{}" }
+    fake:push(token_response()):push(ok_json("{}")) -- the 20 min token expired while waiting
+    assert.is_table(c:stat("/x"))
+    assert.is_true(fake.clock >= 1700000000 + 1800)
+  end)
+
   it("fails fast on 429 in mode fail with reset_at and ratelimit_type", function()
     local fake = fake_mod.new()
     local c = client(fake, { rate_limit = "fail" })

@@ -77,10 +77,10 @@ mc_decision mc_decide(const mc_retry_policy *p, const mc_outcome *o, uint64_t *r
   }
   if (o->status == 429) {
     double wait = o->reset_in >= 0 ? o->reset_in : mc_backoff(p, o->attempt, rng);
-    if (!p->wait_rate_limit || wait > p->max_wait) return d;
-    /* the request was refused before any work: safe to resend, and the wait
-    ** does not count against the retry attempts, only against the deadline */
-    if (p->deadline > 0 && o->elapsed + wait > p->deadline) return d;
+    /* the request was refused before any work: safe to resend. Waiting out a
+    ** limit is bounded by max_wait only: it is not a failed attempt, and the
+    ** retry deadline (meant for failures) does not cut it short. */
+    if (!p->wait_rate_limit || o->fail_fast || wait > p->max_wait) return d;
     d.action = MC_ACT_WAIT;
     d.delay = wait;
     return d;

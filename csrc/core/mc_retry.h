@@ -37,6 +37,7 @@ typedef struct mc_outcome {
   int attempt;                 /* 1-based number of this attempt */
   double elapsed;              /* seconds since the call started */
   double reset_in;             /* 429: seconds until the bucket resets (<0 unknown) */
+  int fail_fast;               /* this call must not wait out a 429, whatever the policy */
 } mc_outcome;
 
 typedef struct mc_decision {

@@ -78,7 +78,10 @@ void mc_lua_push_headers(lua_State *L, const struct mc_headers *h) {
 static int l_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  size_t max = (size_t)luaL_optnumber(L, 2, 0);
+  lua_Number maxn = luaL_optnumber(L, 2, 0);
+  size_t max;
+  luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
+  max = (size_t)maxn;
   char err[160];
   cJSON *root = mc_json_parse(s, len, max, err, sizeof err);
   if (!root) {

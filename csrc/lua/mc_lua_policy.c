@@ -113,6 +113,16 @@ static lpolicy *check_policy(lua_State *L) {
   return p;
 }
 
+/* A numeric field of an outcome table (any real number). */
+static double opt_field_real(lua_State *L, int t, const char *k, double def) {
+  double v;
+  lua_getfield(L, t, k);
+  v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : def;
+  lua_pop(L, 1);
+  return v != v ? def : v;
+}
+
+/* A numeric option; NaN and negative values are misuse (they would wrap when cast). */
 static double opt_field_num(lua_State *L, int t, const char *k, double def) {
   double v;
   lua_getfield(L, t, k);
@@ -120,7 +130,10 @@ static double opt_field_num(lua_State *L, int t, const char *k, double def) {
   else if (lua_type(L, -1) != LUA_TNUMBER) {
     luaL_error(L, "policy option '%s' must be a number", k);
     v = def;
-  } else v = lua_tonumber(L, -1);
+  } else {
+    v = lua_tonumber(L, -1);
+    if (v != v || v < 0) luaL_error(L, "policy option '%s' must be a non-negative number", k);
+  }
   lua_pop(L, 1);
   return v;
 }
@@ -129,7 +142,11 @@ static double opt_field_num(lua_State *L, int t, const char *k, double def) {
 static int l_policy_new(lua_State *L) {
   lpolicy *p;
   const char *mode;
-  if (lua_isnoneornil(L, 1)) lua_newtable(L);
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1)) {
+    lua_newtable(L);
+    lua_replace(L, 1);
+  }
   luaL_checktype(L, 1, LUA_TTABLE);
   p = (lpolicy *)mc_newuserdata(L, sizeof *p);
   memset(p, 0, sizeof *p);
@@ -216,9 +233,9 @@ static int l_policy_seed(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, 2) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
-      double limit = opt_field_num(L, lua_gettop(L), "limit", -1);
-      double remaining = opt_field_num(L, lua_gettop(L), "remaining", -1);
-      double reset = opt_field_num(L, lua_gettop(L), "reset", 0);
+      double limit = opt_field_real(L, lua_gettop(L), "limit", -1);
+      double remaining = opt_field_real(L, lua_gettop(L), "remaining", -1);
+      double reset = opt_field_real(L, lua_gettop(L), "reset", 0);
       if (mc_budgets_set(&p->budgets, lua_tostring(L, -2), (long)limit, (long)remaining, reset) < 0)
         return luaL_error(L, "out of memory");
     }
@@ -281,16 +298,17 @@ static int l_policy_decide(lua_State *L) {
   mc_decision d;
   luaL_checktype(L, 2, LUA_TTABLE);
   memset(&o, 0, sizeof o);
-  o.status = (long)opt_field_num(L, 2, "status", 0);
+  o.status = (long)opt_field_real(L, 2, "status", 0);
   lua_getfield(L, 2, "terr");
   o.terr = terr_from_name(lua_tostring(L, -1));
   lua_pop(L, 1);
   o.nothing_sent = opt_field_bool(L, 2, "nothing_sent");
   o.idempotent = opt_field_bool(L, 2, "idempotent");
   o.reauthed = opt_field_bool(L, 2, "reauthed");
-  o.attempt = (int)opt_field_num(L, 2, "attempt", 1);
-  o.elapsed = opt_field_num(L, 2, "elapsed", 0);
-  o.reset_in = opt_field_num(L, 2, "reset_in", -1);
+  o.attempt = (int)opt_field_real(L, 2, "attempt", 1);
+  o.elapsed = opt_field_real(L, 2, "elapsed", 0);
+  o.reset_in = opt_field_real(L, 2, "reset_in", -1);
+  o.fail_fast = opt_field_bool(L, 2, "fail_fast");
   d = mc_decide(&p->retry, &o, &p->rng);
   lua_pushstring(L, action_name(d.action));
   lua_pushnumber(L, d.delay);

@@ -70,8 +70,9 @@ local function rate_error(client, spec, rtype, reset_at, status)
   return errors.new{
     kind = "rate_limited", status = status, retryable = true, service = client.service,
     operation = spec.operation, reset_at = reset_at, ratelimit_type = rtype,
-    message = ("hourly limit of %s reached; resets at %s"):format(rtype or "the API",
-      os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(reset_at or 0))),
+    message = reset_at and ("hourly limit of %s reached; resets at %s"):format(rtype or "the API",
+      os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(reset_at))) or
+      ("hourly limit of %s reached; the reset time is unknown"):format(rtype or "the API"),
   }
 end
 
@@ -127,7 +128,7 @@ function M.perform(client, spec)
     local res, terr = t:request(req)
     local now = t:now()
     local outcome = { attempt = attempt, elapsed = now - started, idempotent = spec.idempotent,
-      reauthed = reauthed or not spec.auth }
+      reauthed = reauthed or not spec.auth, fail_fast = client.rate_limit == "fail" }
     local rin, reset_at
     if res then
       local rate = policy:observe(res.headers)
@@ -136,9 +137,10 @@ function M.perform(client, spec)
         rin, reset_at = reset_in(res, now)
         -- resets are whole seconds: one that has just passed means "within a second";
         -- an unknown one (-1) makes the policy back off instead of hammering
+        -- an unknown reset: back off on the number of waits so far, at least a second
         if rin and rin > 0 then outcome.reset_in = rin + 0.1
         elseif rin and reset_at then outcome.reset_in = 1
-        else outcome.reset_in = -1 end
+        else outcome.reset_in = math.max(1, policy:backoff(waits + 1)) end
       end
       client:_emit{ type = "response", operation = spec.operation, status = res.status,
         attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
@@ -171,8 +173,7 @@ function M.perform(client, spec)
     end
     if action == "fail" then
       if res and res.status == 429 then
-        local e = rate_error(client, spec, limited_type(res, spec.bucket), reset_at or (now + math.max(rin or 0, 0)), 429)
-        return nil, e
+        return nil, rate_error(client, spec, limited_type(res, spec.bucket), reset_at, 429)
       end
       if res then return nil, M.http_error(client, spec, res, kind, retryable) end
       return nil, transport_error(client, spec, terr, kind, retryable)

@@ -144,6 +144,14 @@ end
 
 -- Start the server. opts.tls = true adds an https listener (self-signed
 -- certificate for 127.0.0.1; srv.cafile is the certificate to trust).
+-- whether this process runs as root (nginx then needs `user root;`)
+local function is_root()
+  local p = io.popen("id -u")
+  local uid = p and p:read("*l")
+  if p then p:close() end
+  return uid == "0"
+end
+
 function M.start(opts)
   opts = opts or {}
   local fixture = this_dir() .. "/../fixtures/httpd"
@@ -166,6 +174,8 @@ function M.start(opts)
     end
     local conf = template:gsub("@(%u+_?%u*)@", {
       PREFIX = prefix, FIXTURE = fixture, PORT = tostring(port), TLS_LISTEN = tls_listen,
+      -- as root, nginx runs workers as nobody, who cannot read a checkout under /root
+      USER = is_root() and "user root;" or "",
     })
     write_file(prefix .. "/conf/nginx.conf", conf)
     os.remove(prefix .. "/logs/nginx.pid")

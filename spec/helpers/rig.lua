@@ -291,6 +291,8 @@ function M.start_example(opts)
     local ports = self:_launch(ex, "nginx.conf", 1, function(p)
       local text, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. p[1] .. ";")
       assert(n == 1, "rig: examples/openresty/nginx.conf no longer listens on 127.0.0.1:8080")
+      -- as root, nginx runs workers as nobody, who cannot read a checkout under /root
+      if sh("test \"$(id -u)\" = 0") then text = "user root;\n" .. text end
       return text
     end, exports)
     self.port = ports[1]

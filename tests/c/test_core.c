@@ -179,9 +179,15 @@ static void test_retry(void) {
   p.wait_rate_limit = 0;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
   p.wait_rate_limit = 1;
+  o.fail_fast = 1; /* per call: do not wait */
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
+  o.fail_fast = 0;
   p.deadline = 10;
   o.elapsed = 9;
-  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL); /* the wait would pass the deadline */
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_WAIT); /* max_wait, not the deadline, bounds waits */
+  o.reset_in = 4000;
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL); /* beyond max_wait (3600) */
+  o.reset_in = 2;
   o.elapsed = 0;
   /* transport failures */
   o.status = 0;

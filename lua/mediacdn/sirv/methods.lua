@@ -298,7 +298,7 @@ return function(Sirv, M)
       if job_done(r) then return r end
       if t:now() + delay > deadline then
         return nil, errors.new{ kind = "timeout", service = "sirv", operation = op,
-          message = ("job %s not finished after %d s"):format(id, opts.timeout or 300) }
+          message = ("job %s not finished after %s s"):format(id, tostring(opts.timeout or 300)) }
       end
       t:sleep(delay)
       delay = math.min(delay * 1.5, 5)
