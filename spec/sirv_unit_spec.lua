@@ -393,6 +393,51 @@ describe("sirv client (fake transport)", function()
     assert.are.equal("[", fake.requests[3].body:sub(1, 1))
   end)
 
+  it("returns kind protocol when a page call succeeds with an empty body", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response()):push{ status = 200, body = "" }:push{ status = 200, body = "" }
+    local p, err = c:readdir_page("/")
+    assert.is_nil(p); assert.are.equal("protocol", err.kind)
+    local ok, ierr = pcall(function() for _ in c:search{ query = "x" } do end end)
+    assert.is_false(ok); assert.are.equal("protocol", ierr.kind)
+  end)
+
+  it("keeps a plain-text error body on one line", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response()):push{ status = 404, body = "not\nfound\r\n  here" }
+    local _, err = c:stat("/x")
+    assert.are.equal("not found here", err.message)
+  end)
+
+  it("learns an operation's own bucket from X-RateLimit-Type and paces against it", function()
+    local fake = fake_mod.new()
+    local c = client(fake, { rate_limit = "fail" })
+    fake:push(token_response()):push(ok_json("{}", { ["x-ratelimit-limit"] = "10", ["x-ratelimit-remaining"] = "0",
+      ["x-ratelimit-reset"] = tostring(fake.clock + 100), ["x-ratelimit-type"] = "rest:get:files:meta",
+      ["x-global-ratelimit-limit"] = "7000", ["x-global-ratelimit-remaining"] = "6000",
+      ["x-global-ratelimit-reset"] = tostring(fake.clock + 100) }))
+    assert.is_table(c:meta("/a.jpg"))
+    local r, err = c:meta("/a.jpg") -- known empty: fails before sending
+    assert.is_nil(r)
+    assert.are.equal("rest:get:files:meta", err.ratelimit_type)
+    assert.are.equal(2, #fake.requests)
+  end)
+
+  it("does not upload a truncated copy when the source handle fails to read", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    local bad = io.open("/", "rb") -- a directory: read fails with EISDIR
+    if bad then
+      local r, err = c:upload("/x.bin", bad)
+      bad:close()
+      assert.is_nil(r)
+      assert.are.equal("local", err.kind)
+      assert.are.equal(0, #fake.requests)
+    end
+  end)
+
   it("surfaces mkdir's RiakFsError body as kind conflict", function()
     local fake = fake_mod.new()
     local c = client(fake)

@@ -464,15 +464,17 @@ mc_transport_kind mc_curl_code_kind(CURLcode rc) {
     case CURLE_BAD_FUNCTION_ARGUMENT:
     case CURLE_NOT_BUILT_IN:
     case CURLE_UNKNOWN_OPTION:
+    /* certificate failures: fixed by local trust configuration, not by a retry
+    ** (the resty transport classifies them the same way) */
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
       return MC_TERR_LOCAL;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_FILESIZE_EXCEEDED:
     case CURLE_TOO_MANY_REDIRECTS:
     case CURLE_RANGE_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_HTTP_RETURNED_ERROR:
     case CURLE_BAD_DOWNLOAD_RESUME:
       return MC_TERR_PROTOCOL;

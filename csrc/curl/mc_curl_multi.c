@@ -99,9 +99,11 @@ fail:
 
 /* Free a transfer: detach it from libcurl if it still runs. */
 static void mc_multi_xfer_free(mc_multi *m, mc_multi_xfer *t) {
+  /* detach the handle from the multi first: curl may still touch the body fd
+  ** or the header list until it is removed */
+  if (t->curl) curl_multi_remove_handle(m->cm, t->curl);
   mc_curl_release(&t->x);
   if (t->curl) {
-    curl_multi_remove_handle(m->cm, t->curl);
     curl_easy_cleanup(t->curl);
     t->curl = NULL;
   }

@@ -49,6 +49,7 @@ function M.http_error(client, spec, res, kind, retryable)
   if type(message) ~= "string" then
     message = (body and #body > 0 and #body < 300) and body or ("HTTP " .. tostring(res.status))
   end
+  message = message:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "") -- tostring(err) stays one line
   local code = type(decoded) == "table" and tonumber(decoded.code) or nil
   return errors.redact_error(errors.new{
     kind = kind, status = res.status, message = message, retryable = retryable,
@@ -132,6 +133,11 @@ function M.perform(client, spec)
     local rin, reset_at
     if res then
       local rate = policy:observe(res.headers)
+      -- learn which bucket an operation really counts against (Sirv names it in
+      -- X-RateLimit-Type), so the next call paces against that budget
+      if rate and rate.type ~= "rest:global" and rate.type ~= spec.bucket and client.buckets then
+        client.buckets[spec.operation] = rate.type
+      end
       outcome.status = res.status
       if res.status == 429 then
         rin, reset_at = reset_in(res, now)

@@ -34,6 +34,12 @@ function M.new(fields)
   return setmetatable(fields, Error)
 end
 
+--- The error for a success whose body is not the documented JSON object (e.g. empty).
+function M.not_a_page(service, operation)
+  return M.new{ kind = "protocol", service = service, operation = operation,
+    message = "the server answered without the expected JSON object" }
+end
+
 function M.is(v)
   return getmetatable(v) == Error
 end

@@ -18,11 +18,20 @@ end
 function M.spool(handle)
   local tmp = os.tmpname()
   local out, err = io.open(tmp, "wb")
-  if not out then return nil, nil, "cannot create a temporary file: " .. tostring(err) end
+  if not out then
+    os.remove(tmp)
+    return nil, nil, "cannot create a temporary file: " .. tostring(err)
+  end
   local size = 0
   while true do
-    local chunk = handle:read(CHUNK)
-    if not chunk then break end
+    local chunk, rerr = handle:read(CHUNK)
+    if not chunk then
+      if rerr then -- a read error is not the end of the file: never upload a truncated copy
+        out:close(); os.remove(tmp)
+        return nil, nil, "cannot read the source handle: " .. tostring(rerr)
+      end
+      break
+    end
     local ok, werr = out:write(chunk)
     if not ok then
       out:close(); os.remove(tmp)

@@ -77,6 +77,7 @@ function M.new(opts)
     rate_limit = mode,
     cainfo = opts.cainfo,
     on_event = opts.on_event,
+    buckets = {}, -- operation -> rate-limit bucket learned from responses
   }, Sirv)
   -- the secret lives in a closure, so printing or serialising the client never shows it
   self._secret = function() return secret end
@@ -284,7 +285,8 @@ function Sirv:call(name, params)
   check_names(ep, params)
   local spec = {
     operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
-    bucket = ep.bucket or "rest:global", idempotent = ep.idempotent, auth = name ~= "postToken",
+    bucket = self.buckets[name] or ep.bucket or "rest:global", idempotent = ep.idempotent,
+    auth = name ~= "postToken",
   }
   spec.url = self.base_url .. ep.path .. build_query(ep, params)
   build_body(ep, params, spec)

@@ -124,6 +124,7 @@ local function start_scroll(cur, skip)
   local client = cur.client
   local page, err = client:call("postFilesSearch", search_body(cur, { size = cur.size, scroll = true }))
   if not page then return nil, err end
+  if type(page) ~= "table" then return nil, errors.not_a_page("sirv", "postFilesSearch") end
   cur.scroll_id = page.scrollId
   cur.last_call = client.transport:now()
   local hits = page.hits or {}
@@ -142,6 +143,7 @@ local function start_scroll(cur, skip)
     -- the skip ended exactly at a page boundary (or goes on): read the next page
     page, err = client:call("postFilesSearchScroll", { scrollId = cur.scroll_id })
     if not page then return nil, err end
+    if type(page) ~= "table" then return nil, errors.not_a_page("sirv", "postFilesSearchScroll") end
     cur.scroll_id = page.scrollId or cur.scroll_id
     cur.last_call = client.transport:now()
     hits = page.hits or {}
@@ -157,6 +159,7 @@ local function search_fetch(cur)
     else
       local page, err = client:call("postFilesSearch", search_body(cur, { from = cur.from, size = cur.size }))
       if not page then return nil, err end
+      if type(page) ~= "table" then return nil, errors.not_a_page("sirv", "postFilesSearch") end
       cur.total = tonumber(page.total) or 0
       local hits = page.hits or {}
       cur.from = cur.from + #hits
@@ -176,6 +179,7 @@ local function search_fetch(cur)
   else
     local page
     page, err = client:call("postFilesSearchScroll", { scrollId = cur.scroll_id })
+    if page ~= nil and type(page) ~= "table" then page, err = nil, errors.not_a_page("sirv", "postFilesSearchScroll") end
     if page then
       cur.scroll_id = page.scrollId or cur.scroll_id
       cur.last_call = client.transport:now()

@@ -34,7 +34,7 @@ return function(Sirv, M)
     end
     local page, err = self:call("getFilesReaddir", { dirname = dir, continuation = continuation })
     if not page then return nil, err end
-    if type(page) ~= "table" then page = { contents = {} } end
+    if type(page) ~= "table" then return nil, errors.not_a_page("sirv", "getFilesReaddir") end
     page.contents = page.contents or {}
     for _, e in ipairs(page.contents) do e.path = join(dir, e.filename) end
     if page.continuation == "" or page.continuation == null then page.continuation = nil end
@@ -46,6 +46,7 @@ return function(Sirv, M)
     if type(params) ~= "table" then error("sirv:search_page: argument #1 must be a table", 2) end
     local page, err = self:call("postFilesSearch", params)
     if not page then return nil, err end
+    if type(page) ~= "table" then return nil, errors.not_a_page("sirv", "postFilesSearch") end
     for _, h in ipairs(page.hits or {}) do
       if type(h._source) == "table" then h.path = h._source.filename end
     end
@@ -81,8 +82,11 @@ return function(Sirv, M)
     else
       error("sirv:upload: argument #2 must be a local path, {data = string} or a file handle", 2)
     end
-    local ok, err = self:call("postFilesUpload", params)
-    if tmp then os.remove(tmp) end
+    if not tmp then return self:call("postFilesUpload", params) end
+    -- the spooled copy goes away even if the call raises
+    local pok, ok, err = pcall(self.call, self, "postFilesUpload", params)
+    os.remove(tmp)
+    if not pok then error(ok, 0) end
     return ok, err
   end
 
@@ -311,6 +315,7 @@ return function(Sirv, M)
     for k, v in pairs(extra) do p[k] = v end
     local r, err = self:call(op, p)
     if not r then return nil, err end
+    if type(r) ~= "table" or type(r.id) ~= "string" then return nil, errors.not_a_page("sirv", op) end
     if opts and opts.wait then return self:wait_job(kind, r.id, opts) end
     return r
   end
