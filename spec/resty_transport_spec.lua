@@ -294,7 +294,7 @@ describe("resty transport in nginx", function()
       assert.are.equal(200, status)
       for _, res in ipairs(v.results) do assert.are.equal(200, res.status) end
       print(("\n    20 x 0.5 s upstream calls from one handler: %.3f s"):format(v.elapsed))
-      assert.is_true(v.elapsed < 1.5, tostring(v.elapsed))
+      assert.is_true(v.elapsed < 2.8, tostring(v.elapsed)) -- one after another: 10 s
     end)
   end)
 
@@ -303,14 +303,14 @@ describe("resty transport in nginx", function()
       local v = run{ url = up("/u/sleep?s=3"), timeout = 0.5 }
       assert.are.equal("timeout", v.err.kind)
       assert.are.equal(28, v.err.code)
-      assert.is_true(v.took < 1.5, tostring(v.took))
+      assert.is_true(v.took < 2.8, tostring(v.took)) -- fired before the 3 s server delay
     end)
 
     it("maps a stalled body to kind timeout (stall_timeout)", function()
       local v = run{ url = up("/u/stall?bytes=2000&s=3"), stall_timeout = 0.4 }
       assert.are.equal("timeout", v.err.kind)
       assert.matches("stall_timeout", v.err.message)
-      assert.is_true(v.took < 1.5, tostring(v.took))
+      assert.is_true(v.took < 2.8, tostring(v.took)) -- fired before the 3 s server delay
     end)
 
     it("maps a reset mid-body and a refused connection to transient", function()
@@ -342,7 +342,7 @@ describe("resty transport in nginx", function()
       server:close()
       assert.are.equal("timeout", v.err and v.err.kind)
       assert.matches("connect", v.err.message)
-      assert.is_true(v.took < 1.5, tostring(v.took))
+      assert.is_true(v.took < 2.8, tostring(v.took)) -- the connect limit fired, not a later one
     end)
 
     it("never puts request headers or the URL query in an error message", function()
@@ -546,7 +546,10 @@ describe("Sirv client in nginx handlers (against the sandbox)", function()
     local s = stats()
     assert.are.equal(50, s.requests["GET /v2/files/stat"])
     assert.are.equal(1, s.token_requests)
-    assert.is_true(elapsed < 1.0, ("took %.3f s"):format(elapsed))
+    -- the figure (about 0.6 s here) is printed; the bound only proves concurrency:
+    -- one after another these calls take 50 x 200 ms = 10 s (no tight timing asserts)
+    print(("      50 concurrent handler calls with 200 ms sandbox latency: %.3f s in total"):format(elapsed))
+    assert.is_true(elapsed < 5, ("took %.3f s"):format(elapsed))
   end)
 
   it("(b) 4 workers answering 100 requests fetch the token once (shared-dict store)", function()
