@@ -16,12 +16,11 @@ local sirv_mod = require "mediacdn.sirv"
 local metadata = require "mediacdn.sirv.metadata"
 local csv = require "mediacdn.csv"
 local mediacdn = require "mediacdn"
+local util = require "helpers.util"
+
+local unescape, tmpfile, buffer = util.url_unescape, util.tmpname, util.buffer
 
 metadata.install(sirv_mod.Client)
-
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
 
 -- A transport that records what was sent (method, path, filename, status).
 local function recording(inner)
@@ -44,27 +43,8 @@ local function client(sb, transport, mode)
     transport = transport, rate_limit = mode or "fail", pacing = false }
 end
 
-local function tmpfile(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. (ext or "")
-end
-
-local function lines_of(p)
-  local out = {}
-  local f = io.open(p, "rb")
-  if not f then return out end
-  for l in f:read("a"):gmatch("[^\n]+") do out[#out + 1] = l end
-  f:close()
-  return out
-end
-
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...) for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring(select(i, ...)) end return self end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
+-- the non-empty lines of a file ({} when there is none)
+local function lines_of(p) return util.read_lines(p) or {} end
 
 local TAG_OP = "POST /v2/files/meta/tags"
 
@@ -148,9 +128,7 @@ describe("metadata workflows (sandbox)", function()
     local c = client(sb)
     local sum = assert(c:export_meta("/bulk", out, { concurrency = 16 }))
     assert.are.equal(1000, sum.done)
-    local f = assert(io.open(out, "rb"))
-    local doc = assert(mediacdn.json_decode(f:read("a")))
-    f:close()
+    local doc = assert(mediacdn.json_decode(assert(util.read_file(out))))
     assert.are.equal(1000, #doc)
     for _, rec in ipairs(doc) do
       local has = false
@@ -204,9 +182,7 @@ describe("metadata workflows (sandbox)", function()
     local p = tmpfile(".csv")
     local sum = assert(c:export_meta("/rt", p))
     assert.are.equal(25, sum.done)
-    local f = assert(io.open(p, "rb"))
-    local rows = assert(csv.decode(f:read("a")))
-    f:close()
+    local rows = assert(csv.decode(assert(util.read_file(p))))
     assert.are.equal(26, #rows)
     sb:reset_stats()
     local quiet = buffer()
@@ -217,9 +193,9 @@ describe("metadata workflows (sandbox)", function()
     -- edit one row: a new title and one more tag
     rows[3][2] = "Edited, with a comma"
     rows[3][4] = rows[3][4] == "" and "fresh" or (rows[3][4] .. ";fresh")
-    f = assert(io.open(p, "wb"))
-    for _, r in ipairs(rows) do f:write(csv.encode_row(r)) end
-    f:close()
+    local text = {}
+    for _, r in ipairs(rows) do text[#text + 1] = csv.encode_row(r) end
+    util.write_file(p, table.concat(text))
     local out = buffer()
     sum = assert(c:import_meta(p, { dry_run = true, out = out }))
     assert.are.equal(1, sum.changed)

@@ -7,14 +7,13 @@ local metadata = require "mediacdn.sirv.metadata"
 local csv = require "mediacdn.csv"
 local errors = require "mediacdn.errors"
 local mediacdn = require "mediacdn"
+local util = require "helpers.util"
 
 local json_encode, json_decode, array_mt, null = mediacdn.json_encode, mediacdn.json_decode, mediacdn.array_mt, mediacdn.null
 
-metadata.install(sirv_mod.Client)
+local unescape, tmpfile, write_all, buffer = util.url_unescape, util.tmpname, util.write_file, util.buffer
 
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
+metadata.install(sirv_mod.Client)
 
 local function query(url)
   local q = {}
@@ -142,38 +141,9 @@ local function fake_sirv(opts)
   return c, S, fake
 end
 
-local function tmpfile()
-  local p = os.tmpname()
-  os.remove(p)
-  return p
-end
-
-local function read_all(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_all(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function lines_of(p)
-  local out = {}
-  for l in read_all(p):gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
-
--- A buffer handle for opts.out
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...) for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring(select(i, ...)) end return self end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
+-- a file's contents / its non-empty lines; raise when it cannot be read
+local function read_all(p) return assert(util.read_file(p)) end
+local function lines_of(p) return assert(util.read_lines(p)) end
 
 local function has_tag(m, tag)
   for _, t in ipairs(m.tags or {}) do if t == tag then return true end end

@@ -5,6 +5,7 @@
 package.path = "spec/?.lua;" .. package.path
 
 local rig = require "helpers.rig"
+local util = require "helpers.util"
 
 local MiB = 1024 * 1024
 
@@ -45,13 +46,7 @@ local function same_bytes(path, ref, offset, len)
   return true
 end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = util.file_size
 
 describe("resty transport in nginx", function()
   local r
@@ -453,38 +448,33 @@ describe("resty transport in nginx", function()
   end)
 end)
 
--- The sandbox (spec/helpers/sandbox.lua); until that helper lands, start
--- bin/mediacdn-sandbox directly (same interface for what is used here).
+-- The sandbox (spec/helpers/sandbox.lua); when that helper cannot load (it
+-- needs cjson), start bin/mediacdn-sandbox directly (same interface for what
+-- is used here).
 local function start_sandbox(opts)
   local ok, sandbox = pcall(require, "helpers.sandbox")
   if ok then return sandbox.start(opts) end
-  local bin = rig.root .. "/bin/mediacdn-sandbox"
-  if not io.open(bin, "r") then return nil end
-  local out = os.tmpname()
-  local p = assert(io.popen(("%s --port 0 --latency-ms %d >%s 2>&1 </dev/null & echo $!")
-    :format(rig.quote(bin), opts.latency_ms or 0, rig.quote(out))))
-  local pid = tonumber(p:read("*l"))
-  p:close()
+  local bin = util.root .. "/bin/mediacdn-sandbox"
+  if not util.file_size(bin) then return nil end
+  local out = util.tmpname()
+  local started, pid = util.run(("%s --port 0 --latency-ms %d >%s 2>&1 </dev/null & echo $!")
+    :format(util.shell_quote(bin), opts.latency_ms or 0, util.shell_quote(out)))
+  pid = started and tonumber(pid:match("(%d+)%s*$")) or nil
   local sb = { pid = pid }
   function sb:stop()
     if self.stopped then return end
     self.stopped = true
-    os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-    for _ = 1, 250 do
-      if os.execute("kill -0 " .. pid .. " 2>/dev/null") ~= true
-          and os.execute("kill -0 " .. pid .. " 2>/dev/null") ~= 0 then break end
-      rig.sleep(0.02)
-    end
+    if pid then util.terminate(pid, 5) end
     os.remove(out)
   end
   for _ = 1, 500 do
-    local line = (rig.read_file(out) or ""):match("^(http://[%d.:]+)")
+    local line = (util.read_file(out) or ""):match("^(http://[%d.:]+)")
     if line then sb.url = line break end
-    rig.sleep(0.02)
+    util.sleep(0.02)
   end
   if not sb.url then
     sb:stop()
-    error("the sandbox did not start: " .. tostring(rig.read_file(out)))
+    error("the sandbox did not start: " .. tostring(util.read_file(out)))
   end
   return sb
 end

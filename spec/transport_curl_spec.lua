@@ -5,6 +5,7 @@
 --     --lpath='lua/?.lua;lua/?/init.lua;spec/?.lua' spec/transport_curl_spec.lua
 --   (and --lua=luajit --cpath='build/luajit/?.so')
 local httpd = require "helpers.httpd"
+local util = require "helpers.util"
 local core = require "mediacdn.core"
 local curl = require "mediacdn.transport.curl"
 
@@ -25,13 +26,7 @@ local function seen(echo, name)
   return nil
 end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = util.file_size
 
 -- A file of `mib` MiB whose every MiB differs (so ranges are checkable).
 local function make_big_file(path, mib)

@@ -9,70 +9,16 @@
 -- loopback ports, with the handlers of spec/fixtures/httpd. Call stop() from a
 -- busted teardown so that it also runs when a spec fails; a finalizer stops it
 -- as a last resort when the Lua state closes.
+local util = require "helpers.util"
+
 local M = {}
 
-local function sh_ok(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end -- Lua 5.1 / LuaJIT
-  return a == true and (c == nil or c == 0)
-end
+local sh_ok, shell_quote, read_file, write_file = util.sh_ok, util.shell_quote, util.read_file, util.write_file
+local sleep, alive = util.sleep, util.alive
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(s))
-  f:close()
-end
-
-local function this_dir()
-  local src = debug.getinfo(1, "S").source
-  local dir = src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/[^/]*$") or "."
-  if dir:sub(1, 1) ~= "/" then
-    local p = io.popen("pwd")
-    local cwd = p:read("*l")
-    p:close()
-    dir = cwd .. "/" .. dir
-  end
-  return dir
-end
-
-local function sleep(s)
-  local ok, core = pcall(require, "mediacdn.core")
-  if ok and core.sleep then core.sleep(s) else sh_ok("sleep " .. s) end
-end
-
--- A port nothing listens on right now (bind to 0 when LuaSocket is around).
-local function free_port()
-  local ok, socket = pcall(require, "socket")
-  if ok and socket.bind then
-    local s = socket.bind("127.0.0.1", 0)
-    if s then
-      local _, port = s:getsockname()
-      s:close()
-      return tonumber(port)
-    end
-  end
-  return math.random(20000, 60000)
-end
-
--- A fresh temporary directory (mktemp -d).
+-- A fresh temporary directory (mktemp -d /tmp/mediacdn-spec.XXXXXX).
 function M.tmpdir()
-  local p = assert(io.popen("mktemp -d /tmp/mediacdn-spec.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir ~= "", "mktemp failed")
-  return dir
+  return util.tmpdir("mediacdn-spec")
 end
 
 -- sha1 (hex) of `length` bytes of a file from `offset` (sha1sum).
@@ -97,22 +43,11 @@ M.sh_ok = sh_ok
 local Server = {}
 Server.__index = Server
 
-local function alive(pid)
-  return sh_ok("kill -0 " .. pid .. " 2>/dev/null")
-end
-
 -- Stop nginx by pid (TERM, then KILL after 5 s) and remove the prefix.
 function Server:stop()
   if self.stopped then return end
   self.stopped = true
-  if self.pid then
-    sh_ok("kill -TERM " .. self.pid .. " 2>/dev/null")
-    for _ = 1, 250 do
-      if not alive(self.pid) then break end
-      sleep(0.02)
-    end
-    if alive(self.pid) then sh_ok("kill -KILL " .. self.pid .. " 2>/dev/null") end
-  end
+  if self.pid then util.terminate(self.pid, 5) end
   if self.prefix and self.prefix:match("^/tmp/mediacdn%-spec%.") then
     sh_ok("rm -rf " .. shell_quote(self.prefix))
   end
@@ -124,13 +59,7 @@ end
 
 -- Attach a finalizer that stops the server when the Lua state closes.
 local function guard(server)
-  if _VERSION == "Lua 5.1" and newproxy then -- LuaJIT: tables have no __gc
-    local proxy = newproxy(true)
-    getmetatable(proxy).__gc = function() server:stop() end
-    server._guard = proxy
-  else
-    setmetatable(server, { __index = Server, __gc = function(s) s:stop() end })
-  end
+  server._guard = util.gc_guard(function() server:stop() end)
 end
 
 local function make_cert(prefix)
@@ -144,17 +73,9 @@ end
 
 -- Start the server. opts.tls = true adds an https listener (self-signed
 -- certificate for 127.0.0.1; srv.cafile is the certificate to trust).
--- whether this process runs as root (nginx then needs `user root;`)
-local function is_root()
-  local p = io.popen("id -u")
-  local uid = p and p:read("*l")
-  if p then p:close() end
-  return uid == "0"
-end
-
 function M.start(opts)
   opts = opts or {}
-  local fixture = this_dir() .. "/../fixtures/httpd"
+  local fixture = util.root .. "/spec/fixtures/httpd"
   local template = assert(read_file(fixture .. "/nginx.conf.in"), "missing nginx.conf.in")
   local prefix = M.tmpdir()
   for _, d in ipairs({ "logs", "tmp", "conf" }) do
@@ -163,10 +84,10 @@ function M.start(opts)
   local key, cert
   if opts.tls then key, cert = make_cert(prefix) end
   local last_log = ""
-  math.randomseed(os.time() + math.floor((os.clock() * 1e6) % 1e6))
   for _ = 1, 8 do
-    local port = free_port()
-    local tls_port = opts.tls and free_port() or nil
+    local ports = util.free_ports(opts.tls and 2 or 1)
+    local port = ports[1]
+    local tls_port = opts.tls and ports[2] or nil
     local tls_listen = ""
     if tls_port then
       tls_listen = ("listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;")
@@ -175,7 +96,7 @@ function M.start(opts)
     local conf = template:gsub("@(%u+_?%u*)@", {
       PREFIX = prefix, FIXTURE = fixture, PORT = tostring(port), TLS_LISTEN = tls_listen,
       -- as root, nginx runs workers as nobody, who cannot read a checkout under /root
-      USER = is_root() and "user root;" or "",
+      USER = util.is_root() and "user root;" or "",
     })
     write_file(prefix .. "/conf/nginx.conf", conf)
     os.remove(prefix .. "/logs/nginx.pid")

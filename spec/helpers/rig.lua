@@ -19,8 +19,8 @@
 -- by rig.stop_all() and by the rig object's __gc, so a failing spec leaves no
 -- process behind.
 
-local system = require "system"            -- lua-system (a busted dependency)
-local json = require "dkjson"              -- idem
+local json = require "dkjson"              -- (a busted dependency)
+local util = require "helpers.util"
 
 local M = {}
 
@@ -29,82 +29,17 @@ local started = setmetatable({}, { __mode = "k" })   -- live rigs
 local Rig = {}
 Rig.__index = Rig
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-M.quote = shell_quote
-
--- run a shell command; returns ok, output (stdout and stderr). The exit
--- status travels in the output: LuaJIT's popen close() does not report it.
-local function sh(cmd)
-  local p = assert(io.popen("{ " .. cmd .. "\n} 2>&1; echo \"__rc=$?\"", "r"))
-  local out = p:read("*a") or ""
-  p:close()
-  local body, rc = out:match("^(.-)__rc=(%d+)%s*$")
-  return rc == "0", body or out
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  f:close()
-end
-M.read_file, M.write_file = read_file, write_file
-
--- the checkout root: two levels above this file, made absolute
-local function root_dir()
-  local src = debug.getinfo(1, "S").source:sub(2)
-  local dir = src:match("^(.*)/spec/helpers/[^/]+$") or "."
-  if dir:sub(1, 1) ~= "/" then
-    local _, pwd = sh("pwd")
-    dir = pwd:gsub("%s+$", "") .. (dir == "." and "" or ("/" .. dir))
-  end
-  return dir
-end
-M.root = root_dir()
-
-function M.sleep(s) system.sleep(s) end
-function M.now() return system.gettime() end
-
--- ports some socket is listening on (TCP, v4 and v6)
-local function listening_ports()
-  local used = {}
-  for _, file in ipairs{ "/proc/net/tcp", "/proc/net/tcp6" } do
-    local text = read_file(file) or ""
-    for port, state in text:gmatch("%s[%x:]+:(%x%x%x%x)%s+[%x:]+%s+(%x%x)") do
-      if state == "0A" then used[tonumber(port, 16)] = true end
-    end
-  end
-  return used
-end
-
+local shell_quote, read_file, write_file = util.shell_quote, util.read_file, util.write_file
+-- run a shell command; returns ok, output (stdout and stderr)
+local sh = util.run
 -- n distinct free ports (free now; nginx may still lose a race: start retries)
-local function pick_ports(n)
-  local used = listening_ports()
-  local ports, seen = {}, {}
-  math.randomseed(math.floor(system.gettime() * 1000) % 2147483647)
-  while #ports < n do
-    local p = math.random(20000, 59999)
-    if not used[p] and not seen[p] then
-      seen[p] = true
-      ports[#ports + 1] = p
-    end
-  end
-  return ports
-end
-M.pick_ports = pick_ports
+local pick_ports = util.free_ports
 
-local function pid_alive(pid)
-  return (sh("kill -0 " .. pid))
-end
+M.quote = shell_quote
+M.read_file, M.write_file = read_file, write_file
+M.root = util.root
+M.sleep, M.now = util.sleep, util.now
+M.pick_ports = pick_ports
 
 -- TLS material: a CA, a server certificate for 127.0.0.1/localhost signed by
 -- it, and an unrelated self-signed certificate
@@ -140,17 +75,22 @@ end
 
 -- a new rig object with an empty temp prefix (registered for stop_all)
 local function new_rig(opts)
-  local ok, out = sh("mktemp -d /tmp/mediacdn-rig.XXXXXX")
-  assert(ok, "rig: mktemp failed: " .. out)
-  local prefix = out:gsub("%s+$", "")
+  local prefix = util.tmpdir("mediacdn-rig")
   sh("chmod 755 " .. prefix)
   local self = setmetatable({ prefix = prefix, opts = opts }, Rig)
   started[self] = true
-  if newproxy then                            -- LuaJIT: tables have no __gc
-    self._gc = newproxy(true)
-    getmetatable(self._gc).__gc = function() self:stop() end
-  else
-    self._gc = setmetatable({}, { __gc = function() self:stop() end })
+  self._gc = util.gc_guard(function() self:stop() end)
+  return self
+end
+
+-- a new rig set up by setup(self); when setup fails, the rig is stopped and
+-- the error raised again at the caller of rig.start / rig.start_example
+local function build(opts, setup)
+  local self = new_rig(opts)
+  local ok, err = pcall(setup, self)
+  if not ok then
+    self:stop()
+    error(err, 3)
   end
   return self
 end
@@ -230,9 +170,8 @@ rig fields: url, upstream_url, tls_url, untrusted_url, port, prefix, pid
 ]]
 function M.start(opts)
   opts = opts or {}
-  local self = new_rig(opts)
-  local prefix = self.prefix
-  local pok, err = pcall(function()
+  local rig = build(opts, function(self)
+    local prefix = self.prefix
     for _, d in ipairs{ "conf", "logs", "tmp", "static", "recv", "tls", "work" } do
       sh("mkdir -p " .. prefix .. "/" .. d)
     end
@@ -240,7 +179,7 @@ function M.start(opts)
     make_tls(prefix .. "/tls")
     local template = assert(read_file(opts.conf or (M.root .. "/spec/fixtures/rig/nginx.conf")),
       "rig: cannot read the config template")
-    local is_root = sh("test \"$(id -u)\" = 0")
+    local is_root = util.is_root()
     local ports = self:_launch(prefix, "conf/nginx.conf", 4, function(p)
       local env = env_config(opts, { RIG_UPSTREAM_URL = "http://127.0.0.1:" .. p[2] })
       return render(template, {
@@ -259,11 +198,7 @@ function M.start(opts)
     self.untrusted_url = "https://127.0.0.1:" .. self.untrusted_port
     self:_wait_ready("/t/rig_dispatch/ping", 200)
   end)
-  if not pok then
-    self:stop()
-    error(err, 2)
-  end
-  return self
+  return rig
 end
 
 --[[
@@ -275,8 +210,7 @@ symlinks) so the config's $prefix-relative paths resolve unchanged.
 ]]
 function M.start_example(opts)
   opts = opts or {}
-  local self = new_rig(opts)
-  local pok, err = pcall(function()
+  local rig = build(opts, function(self)
     local top = self.prefix
     local ex = top .. "/examples/openresty"
     sh("mkdir -p " .. ex .. "/logs " .. ex .. "/tmp && chmod -R 755 " .. top)
@@ -292,18 +226,14 @@ function M.start_example(opts)
       local text, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. p[1] .. ";")
       assert(n == 1, "rig: examples/openresty/nginx.conf no longer listens on 127.0.0.1:8080")
       -- as root, nginx runs workers as nobody, who cannot read a checkout under /root
-      if sh("test \"$(id -u)\" = 0") then text = "user root;\n" .. text end
+      if util.is_root() then text = "user root;\n" .. text end
       return text
     end, exports)
     self.port = ports[1]
     self.url = "http://127.0.0.1:" .. self.port
     self:_wait_ready("/rig-ready-probe", nil)       -- any answer (404) will do
   end)
-  if not pok then
-    self:stop()
-    error(err, 2)
-  end
-  return self
+  return rig
 end
 
 -- wait until a worker answers (workers start a little after the master)
@@ -365,19 +295,17 @@ rig:parallel(paths, concurrency) -> elapsed seconds, statuses, bodies
 GETs all paths at once (curl --parallel) and times the whole batch.
 ]]
 function Rig:parallel(paths, concurrency)
-  local dir = os.tmpname()
-  os.remove(dir)
-  sh("mkdir -p " .. shell_quote(dir))
+  local dir = util.tmpdir("mediacdn-rig")
   local cfg = {}
   for i, p in ipairs(paths) do
     cfg[#cfg + 1] = ('url = "%s%s"\noutput = "%s/%d"\nwrite-out = "%%{http_code}\\n"')
       :format(self.url, p, dir, i)
   end
   write_file(dir .. "/curl.cfg", table.concat(cfg, "\n") .. "\n")
-  local t0 = system.gettime()
+  local t0 = util.now()
   local _, out = sh(("curl -s --parallel --parallel-immediate --parallel-max %d "
     .. "--max-time 60 -K %s 2>/dev/null"):format(concurrency or #paths, shell_quote(dir .. "/curl.cfg")))
-  local elapsed = system.gettime() - t0
+  local elapsed = util.now() - t0
   local statuses, bodies = {}, {}
   for code in out:gmatch("(%d%d%d)") do statuses[#statuses + 1] = tonumber(code) end
   for i = 1, #paths do bodies[i] = read_file(dir .. "/" .. i) end
@@ -390,14 +318,6 @@ function Rig:log()
   return read_file(self.log_file or (self.prefix .. "/logs/error.log")) or ""
 end
 
--- pids of the master's children (the workers)
-local function children(pid)
-  local _, out = sh("pgrep -P " .. pid)
-  local list = {}
-  for p in out:gmatch("%d+") do list[#list + 1] = tonumber(p) end
-  return list
-end
-
 --- Stop nginx by pid (TERM, then KILL) and remove the prefix. Idempotent.
 function Rig:stop()
   if self.stopped then return end
@@ -407,15 +327,10 @@ function Rig:stop()
   local pid = self.pid or tonumber(read_file(self.pid_file or
     (self.prefix .. "/logs/nginx.pid")) or "")
   if pid then
-    local kids = children(pid)
-    sh("kill -TERM " .. pid)
-    for _ = 1, 250 do
-      if not pid_alive(pid) then break end
-      M.sleep(0.02)
-    end
-    if pid_alive(pid) then sh("kill -KILL " .. pid) end
+    local kids = util.children(pid)              -- the workers
+    util.terminate(pid, 5)
     for _, k in ipairs(kids) do
-      if pid_alive(k) then sh("kill -KILL " .. k) end
+      if util.alive(k) then sh("kill -KILL " .. k) end
     end
   end
   if not os.getenv("MC_RIG_KEEP") then

@@ -20,11 +20,11 @@
 -- away within a second when the spec process dies without stopping it.
 
 local cjson = require "cjson"
-local system = require "system"
+local util = require "helpers.util"
 
 local M = {}
 
-local io_open, io_popen, os_remove, os_tmpname = io.open, io.popen, os.remove, os.tmpname
+local io_popen, os_remove, os_tmpname = io.popen, os.remove, os.tmpname
 local tostring, tonumber, pairs, ipairs, type, setmetatable = tostring, tonumber, pairs, ipairs, type, setmetatable
 local format, concat = string.format, table.concat
 
@@ -33,72 +33,16 @@ local live = {}       -- pid -> sandbox object
 local Sandbox = {}
 Sandbox.__index = Sandbox
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-M.quote = quote
+local quote, read_file, write_file = util.shell_quote, util.read_file, util.write_file
+-- run a shell command: output, exit code
+local sh = util.capture
+-- is the process alive (a zombie counts as dead); direct children of pid
+local alive, children = util.alive, util.children
 
-local function read_file(path)
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-M.read_file = read_file
-
-local function write_file(path, data)
-  local f = assert(io_open(path, "wb"))
-  assert(f:write(data))
-  f:close()
-end
-M.write_file = write_file
-
--- run a shell command: output, exit code (LuaJIT's popen close() gives no status)
-local function sh(cmd)
-  local p = assert(io_popen("{ " .. cmd .. "\n} 2>&1; echo \"__rc=$?\"", "r"))
-  local out = p:read("*a") or ""
-  p:close()
-  local body, rc = out:match("^(.-)__rc=(%d+)%s*$")
-  return body or out, tonumber(rc)
-end
-M.sh = sh
-
-local function root_dir()
-  local src = debug.getinfo(1, "S").source:sub(2)
-  local dir = src:match("^(.*)/spec/helpers/[^/]+$") or "."
-  if dir:sub(1, 1) ~= "/" then
-    local pwd = sh("pwd")
-    dir = pwd:gsub("%s+$", "") .. (dir == "." and "" or ("/" .. dir))
-  end
-  return dir
-end
-M.root = root_dir()
-
-function M.sleep(s) system.sleep(s) end
-function M.now() return system.gettime() end
-
--- is the process alive (a zombie counts as dead)
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  local state = stat:match("^%d+ %b() (%S)")
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
-M.alive = alive
-
--- direct children of pid, from /proc
-local function children(pid)
-  local out = {}
-  local list = sh("ls /proc")
-  for d in list:gmatch("%d+") do
-    local stat = read_file("/proc/" .. d .. "/stat")
-    local ppid = stat and stat:match("^%d+ %b() %S (%d+)")
-    if ppid and tonumber(ppid) == pid then out[#out + 1] = tonumber(d) end
-  end
-  return out
-end
-M.children = children
+M.quote, M.read_file, M.write_file, M.sh = quote, read_file, write_file, sh
+M.root = util.root
+M.sleep, M.now = util.sleep, util.now
+M.alive, M.children = alive, children
 
 local function url_escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
@@ -165,10 +109,7 @@ function Sandbox:stop()
   if self.stopped then return true end
   self.stopped = true
   live[self.pid] = nil
-  sh("kill -TERM " .. self.pid .. " 2>/dev/null")
-  local deadline = M.now() + 10
-  while alive(self.pid) and M.now() < deadline do M.sleep(0.05) end
-  if alive(self.pid) then sh("kill -KILL " .. self.pid .. " 2>/dev/null") end
+  util.terminate(self.pid, 10)
   -- whatever nginx left (should be nothing: the script stops it)
   local leftovers = { self.nginx_pid }
   for _, w in ipairs(self.nginx_workers or {}) do leftovers[#leftovers + 1] = w end
@@ -188,7 +129,8 @@ function M.stop_all()
   for _, sb in pairs(live) do sb:stop() end
 end
 
--- stop everything when the Lua state closes (Lua 5.4 busted: os.exit(code, true))
+-- stop everything when the Lua state closes (Lua 5.4 busted: os.exit(code, true));
+-- a table's __gc: LuaJIT skips it (the sandbox then goes with its watched parent)
 M._sentinel = setmetatable({}, { __gc = function() M.stop_all() end })
 
 ---------------------------------------------------------------------------
