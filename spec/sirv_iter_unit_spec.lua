@@ -179,6 +179,18 @@ describe("sirv iterators (fake transport)", function()
     assert.are.equal(1, fake.calls.search)
   end)
 
+  it("closes an abandoned cursor when it is collected (__gc, also on LuaJIT)", function()
+    local _, c = fake_sirv(300, 0)
+    local closed = 0
+    do
+      local it, st = c:readdir("/big")
+      st.on_close = function() closed = closed + 1 end
+      it(st) -- one page fetched and held
+    end
+    collectgarbage("collect"); collectgarbage("collect")
+    assert.are.equal(1, closed)
+  end)
+
   it("iterates account events", function()
     local _, c = fake_sirv(0, 0)
     local mods = {}

@@ -14,9 +14,18 @@ local Cursor = {}
 Cursor.__index = Cursor
 Cursor.__name = "mediacdn.Cursor"
 
+local newproxy = rawget(_G, "newproxy") -- LuaJIT / 5.1: tables have no __gc
+
 local function new_cursor(fields)
   fields.buf, fields.idx, fields.pages, fields.closed = {}, 1, 0, false
-  return setmetatable(fields, Cursor)
+  local cur = setmetatable(fields, Cursor)
+  if newproxy then
+    -- a userdata sentinel that dies with the cursor and closes it
+    local sentinel = newproxy(true)
+    getmetatable(sentinel).__gc = function() cur:close() end
+    cur._gc = sentinel
+  end
+  return cur
 end
 
 --- Release the cursor: drop the buffered page and any scroll context. Idempotent.
