@@ -11,31 +11,28 @@ local M = {}
 
 local MAX_RATE_WAITS = 10
 
--- Seconds until the exhausted bucket resets, from a 429 response; -1 if unknown.
-local function reset_in(res, now)
-  local h = res.headers
-  local own_rem, glob_rem = tonumber(h["x-ratelimit-remaining"]), tonumber(h["x-global-ratelimit-remaining"])
-  local own, glob = tonumber(h["x-ratelimit-reset"]), tonumber(h["x-global-ratelimit-reset"])
-  local at
-  if own and own_rem == 0 then at = own
-  elseif glob and glob_rem == 0 then at = glob
-  else at = math.max(own or 0, glob or 0) end
-  if at and at > 0 then return at - now, at end
-  local ra = tonumber(h["retry-after"])
-  if ra then return ra, now + ra end
+-- Which bucket a 429 exhausted and when it resets, from the budgets the C core
+-- parsed out of the response (rate = policy:observe(headers)): its own bucket when
+-- that one is empty, else the global one. Returns seconds_left, reset_at, bucket;
+-- seconds_left is -1 when no reset is known. Retry-After and a `reset` field in
+-- the body (neither documented by Sirv) are the fallbacks.
+local function limit_hit(rate, res, now, default_type)
+  if rate then
+    local own = rate.type ~= "rest:global" and rate or nil
+    local glob = rate.global or (rate.type == "rest:global" and rate or nil)
+    local hit = (own and own.remaining == 0 and own) or (glob and glob.remaining == 0 and glob)
+    if not hit then -- a 429 although no budget reads empty: take the later reset
+      hit = (own and glob and glob.reset > own.reset) and glob or own or glob
+    end
+    if hit and hit.reset > 0 then return hit.reset - now, hit.reset, hit.type end
+  end
+  local ra = tonumber(res.headers["retry-after"])
+  if ra then return ra, now + ra, default_type end
   local body = res.body and json_decode(res.body)
   if type(body) == "table" and tonumber(body.reset) then
-    return tonumber(body.reset) - now, tonumber(body.reset)
+    return tonumber(body.reset) - now, tonumber(body.reset), default_type
   end
-  return -1, nil
-end
-
--- The bucket a 429 names: its own type when that one is empty, else global.
-local function limited_type(res, default)
-  local h = res.headers
-  if h["x-ratelimit-type"] and tonumber(h["x-ratelimit-remaining"]) == 0 then return h["x-ratelimit-type"] end
-  if tonumber(h["x-global-ratelimit-remaining"]) == 0 then return "rest:global" end
-  return h["x-ratelimit-type"] or default
+  return -1, nil, default_type
 end
 
 --- Turn an HTTP error response into a mediacdn.Error.
@@ -130,7 +127,7 @@ function M.perform(client, spec)
     local now = t:now()
     local outcome = { attempt = attempt, elapsed = now - started, idempotent = spec.idempotent,
       reauthed = reauthed or not spec.auth, fail_fast = client.rate_limit == "fail" }
-    local rin, reset_at
+    local rin, reset_at, hit_type
     if res then
       local rate = policy:observe(res.headers)
       -- learn which bucket an operation really counts against (Sirv names it in
@@ -140,7 +137,7 @@ function M.perform(client, spec)
       end
       outcome.status = res.status
       if res.status == 429 then
-        rin, reset_at = reset_in(res, now)
+        rin, reset_at, hit_type = limit_hit(rate, res, now, spec.bucket)
         -- resets are whole seconds: one that has just passed means "within a second";
         -- an unknown one (-1) makes the policy back off instead of hammering
         -- an unknown reset: back off on the number of waits so far, at least a second
@@ -173,13 +170,13 @@ function M.perform(client, spec)
       else
         attempt = attempt - 1 -- waiting out a limit is not a failed attempt
         client:_emit{ type = "rate_limit", operation = spec.operation, reason = "429",
-          ratelimit_type = limited_type(res, spec.bucket), delay = delay, reset_at = reset_at }
+          ratelimit_type = hit_type, delay = delay, reset_at = reset_at }
         t:sleep(delay)
       end
     end
     if action == "fail" then
       if res and res.status == 429 then
-        return nil, rate_error(client, spec, limited_type(res, spec.bucket), reset_at, 429)
+        return nil, rate_error(client, spec, hit_type, reset_at, 429)
       end
       if res then return nil, M.http_error(client, spec, res, kind, retryable) end
       return nil, transport_error(client, spec, terr, kind, retryable)
