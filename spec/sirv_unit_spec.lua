@@ -428,14 +428,13 @@ describe("sirv client (fake transport)", function()
   it("does not upload a truncated copy when the source handle fails to read", function()
     local fake = fake_mod.new()
     local c = client(fake)
-    local bad = io.open("/", "rb") -- a directory: read fails with EISDIR
-    if bad then
-      local r, err = c:upload("/x.bin", bad)
-      bad:close()
-      assert.is_nil(r)
-      assert.are.equal("local", err.kind)
-      assert.are.equal(0, #fake.requests)
-    end
+    local bad = assert(io.open("/", "rb")) -- a directory: opens, but read fails with EISDIR
+    local r, err = c:upload("/x.bin", bad)
+    bad:close()
+    assert.is_nil(r)
+    assert.are.equal("local", err.kind)
+    assert.matches("cannot read the source handle", err.message)
+    assert.are.equal(0, #fake.requests)
   end)
 
   it("surfaces mkdir's RiakFsError body as kind conflict", function()

@@ -83,10 +83,12 @@ function M.new(opts)
   self._secret = function() return secret end
   self.transport = pick_transport(opts)
   self.policy = core.policy{
-    attempts = retry.attempts or 5, base = retry.base or 0.25, cap = retry.cap or 30,
+    -- nil fields take the policy core's defaults (5 attempts, 0.25 s base, 30 s cap,
+    -- pacing from 10 % left, at most 10 s per request); the deadline is the client's
+    attempts = retry.attempts, base = retry.base, cap = retry.cap,
     deadline = retry.deadline or 600, rate_limit = mode, max_wait = self.max_wait,
-    pace_threshold = pacing == false and 0 or (pacing and pacing.threshold) or 0.1,
-    pace_max_delay = (pacing and pacing.max_delay) or 10,
+    pace_threshold = pacing == false and 0 or (pacing and pacing.threshold) or nil,
+    pace_max_delay = pacing and pacing.max_delay or nil,
   }
   -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
   self.token_lock_timeout = (retry.deadline or 600) + 5
