@@ -1,0 +1,93 @@
+/*
+** test_hardening.c — regression tests for what the sanitizers and the fuzz
+** targets (fuzz/) found in the sans-I/O core: hostile or broken server input
+** must give a defined result, never undefined behaviour. Each test names the
+** finding it pins down. Run from test_core.c's main through test_hardening();
+** the counters are the runner's.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "mc_http.h"
+#include "mc_ratelimit.h"
+
+void test_hardening(int *passed, int *failed);
+
+static int *hp, *hf;
+
+#define HCHECK(cond)                                                    \
+  do {                                                                  \
+    if (cond) (*hp)++;                                                  \
+    else {                                                              \
+      (*hf)++;                                                          \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
+    }                                                                   \
+  } while (0)
+
+/* Observe the given header lines (NULL-terminated) into fresh budgets. */
+static int observe(const char *const *lines, mc_budgets *b, mc_rate_observation *obs) {
+  mc_headers h;
+  int r;
+  mc_headers_init(&h);
+  for (; *lines; lines++) mc_headers_feed_line(&h, *lines, strlen(*lines));
+  r = mc_budgets_observe(b, &h, obs);
+  mc_headers_free(&h);
+  return r;
+}
+
+/*
+** Finding (issue 18): "X-RateLimit-Limit: 1e66" / "X-RateLimit-Remaining: 1e35"
+** were converted to long without a range check (UB). A count that is not a
+** finite number in [0, 1e15], or a reset that is not finite and >= 0, is
+** treated as absent.
+*/
+static void test_ratelimit_out_of_range(void) {
+  mc_budgets b;
+  mc_rate_observation obs;
+  mc_budget *g;
+  static const char *const huge[] = {
+    "X-RateLimit-Limit: 1e66", "X-RateLimit-Remaining: 5", "X-RateLimit-Reset: 100", NULL
+  };
+  static const char *const huge_remaining[] = {
+    "X-RateLimit-Limit: 100", "X-RateLimit-Remaining: 1e35", "X-RateLimit-Reset: 100", NULL
+  };
+  static const char *const all_bad[] = {
+    "X-RateLimit-Limit: nan", "X-RateLimit-Remaining: -inf", "X-RateLimit-Reset: inf",
+    "X-Global-RateLimit-Limit: 1e400", "X-Global-RateLimit-Remaining: -1e300",
+    "X-Global-RateLimit-Reset: nan", NULL
+  };
+  static const char *const edge[] = {
+    "X-Global-RateLimit-Limit: 1e15", "X-Global-RateLimit-Remaining: 999999999999999",
+    "X-Global-RateLimit-Reset: 0", NULL
+  };
+
+  mc_budgets_init(&b);
+  HCHECK(observe(huge, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == -1 && g->remaining == 5 && g->reset == 100);
+  HCHECK(observe(huge_remaining, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == 100 && g->remaining == -1);
+  mc_budgets_free(&b);
+
+  /* nothing usable: as if no rate header had come */
+  mc_budgets_init(&b);
+  HCHECK(observe(all_bad, &b, &obs) == 0);
+  HCHECK(b.count == 0);
+  mc_budgets_free(&b);
+
+  /* the largest accepted values still fit and count down */
+  mc_budgets_init(&b);
+  HCHECK(observe(edge, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == 1000000000000000L && g->remaining == 999999999999999L);
+  mc_budgets_consume(&b, NULL);
+  HCHECK(g != NULL && g->remaining == 999999999999998L);
+  mc_budgets_free(&b);
+}
+
+void test_hardening(int *passed, int *failed) {
+  hp = passed;
+  hf = failed;
+  test_ratelimit_out_of_range();
+}
