@@ -27,3 +27,14 @@ asan:
 
 clean:
 	rm -rf build build.luarocks
+
+# --- hardening (issue 18) ------------------------------------------------
+.PHONY: check-asan check-valgrind fuzz lint bench
+
+# C tests + the whole busted suite, both VMs, ASan+UBSan (scripts/check-asan.sh)
+check-asan:
+	bash scripts/check-asan.sh
+
+# valgrind memcheck: C tests + in-process unit specs, both VMs
+check-valgrind:
+	bash scripts/check-valgrind.sh

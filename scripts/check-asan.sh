@@ -6,7 +6,7 @@
 #
 # The sanitizer runtime lives in the interpreter only. The interpreter runs
 # with LD_PRELOAD="libasan.so.N build/asan-tools/libmc_unpreload.so"; that
-# library (tests/asan/mc_unpreload.c) removes LD_PRELOAD and the *SAN_OPTIONS
+# library (tests/memcheck/mc_unpreload.c) removes LD_PRELOAD and the *SAN_OPTIONS
 # from the environment once the process has started, so nginx, curl, openssl
 # and sh started by the specs run without it (under a preloaded runtime they
 # hang or report their own leaks). Children that are Lua interpreters (specs
@@ -18,7 +18,7 @@
 #
 # Reports land in build/asan-logs/ (one file per reporting process) and are
 # printed at the end. Leak suppressions (third-party only) are in
-# tests/asan/lsan.supp, with the reason for each.
+# tests/memcheck/lsan.supp, with the reason for each.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +34,7 @@ libasan=$(readlink -f "$libasan")
 tools="$root/build/asan-tools"
 mkdir -p "$tools/bin"
 gcc -shared -fPIC -fsanitize=address -O1 -Wall -Wextra -Werror -Wstrict-prototypes \
-  -Wmissing-prototypes -o "$tools/libmc_unpreload.so" tests/asan/mc_unpreload.c || exit 1
+  -Wmissing-prototypes -o "$tools/libmc_unpreload.so" tests/memcheck/mc_unpreload.c || exit 1
 
 logs="$root/build/asan-logs"
 rm -rf "$logs"; mkdir -p "$logs"
@@ -44,7 +44,7 @@ export MC_ASAN_PRELOAD="$libasan $tools/libmc_unpreload.so"
 # failed), keep going after UB (each report is logged and counted)
 export MC_ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1:log_path=$logs/asan:log_exe_name=1"
 export MC_UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:log_path=$logs/ubsan:log_exe_name=1"
-export MC_LSAN_OPTIONS="suppressions=$root/tests/asan/lsan.supp:print_suppressions=0"
+export MC_LSAN_OPTIONS="suppressions=$root/tests/memcheck/lsan.supp:print_suppressions=0"
 
 # interpreter wrappers: the runtime for this one process (see above)
 for vm in lua5.4 luajit; do

@@ -86,8 +86,48 @@ static void test_ratelimit_out_of_range(void) {
   mc_budgets_free(&b);
 }
 
+/* Feed one raw line of len bytes (it may hold NUL bytes). */
+static void feed_raw(mc_headers *h, const char *line, size_t len) {
+  HCHECK(mc_headers_feed_line(h, line, len) == 0);
+}
+
+/*
+** Finding (fuzz_http): a NUL byte in a header value cut the value short,
+** leaving what came before it untrimmed ("X-A:  1 \0 2" gave "1 "), and a
+** line whose name is not an RFC 9110 token ("Bad Name: x", "X\0Y: 1") was
+** stored under that name. Now NUL, CR and LF inside a value become SP before
+** trimming (RFC 9110 5.5), and a line with a non-token name is ignored.
+*/
+static void test_header_line_bytes(void) {
+  mc_headers h;
+  const char *v;
+  mc_headers_init(&h);
+  feed_raw(&h, "X-A:  1 \0 2\0 \r\n", 14);
+  v = mc_headers_get(&h, "x-a");
+  HCHECK(v != NULL && strcmp(v, "1   2") == 0);
+  feed_raw(&h, "X-B: \0\0", 7);
+  v = mc_headers_get(&h, "x-b");
+  HCHECK(v != NULL && strcmp(v, "") == 0);
+  feed_raw(&h, "X-C: a\rb", 8);
+  v = mc_headers_get(&h, "x-c");
+  HCHECK(v != NULL && strcmp(v, "a b") == 0);
+  feed_raw(&h, "Bad Name: x", 11);
+  HCHECK(mc_headers_get(&h, "bad name") == NULL);
+  feed_raw(&h, "X\0Y: 1", 7);
+  HCHECK(mc_headers_get(&h, "x") == NULL);
+  feed_raw(&h, "(x): 1", 6);
+  HCHECK(mc_headers_get(&h, "(x)") == NULL);
+  /* every token character is allowed */
+  feed_raw(&h, "A!#$%&'*+-.^_`|~9: ok", 21);
+  v = mc_headers_get(&h, "a!#$%&'*+-.^_`|~9");
+  HCHECK(v != NULL && strcmp(v, "ok") == 0);
+  HCHECK(h.count == 4);
+  mc_headers_free(&h);
+}
+
 void test_hardening(int *passed, int *failed) {
   hp = passed;
   hf = failed;
   test_ratelimit_out_of_range();
+  test_header_line_bytes();
 }

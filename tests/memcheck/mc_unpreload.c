@@ -19,6 +19,10 @@
 ** luasystem, lfs, ...) in lua_close, before LeakSanitizer runs at exit, and a
 ** leak in an unloaded module cannot be symbolised ("<unknown module>").
 **
+** scripts/check-valgrind.sh builds the same file without a sanitizer and
+** preloads it for the dlclose part (the environment clean-up is harmless
+** there: valgrind does not trace children).
+**
 ** A child that is itself a Lua interpreter gets the runtime back through the
 ** lua5.4 / luajit wrappers check-asan.sh puts first on PATH (they re-export
 ** the saved copies in MC_ASAN_PRELOAD / MC_ASAN_OPTIONS / MC_UBSAN_OPTIONS /
