@@ -38,3 +38,11 @@ check-asan:
 # valgrind memcheck: C tests + in-process unit specs, both VMs
 check-valgrind:
 	bash scripts/check-valgrind.sh
+
+# libFuzzer targets fuzz/fuzz_*.c, FUZZ_SECONDS (default 60) each (scripts/fuzz.sh)
+fuzz:
+	bash scripts/fuzz.sh
+
+# luacheck (.luacheckrc) + C warnings with -Wconversion (scripts/lint.sh)
+lint:
+	bash scripts/lint.sh

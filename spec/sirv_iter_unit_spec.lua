@@ -133,7 +133,7 @@ describe("sirv iterators (fake transport)", function()
 
   it("recovers when the server reports the scroll context gone", function()
     local dropped = false
-    local fake, c = fake_sirv(0, 1300, { scroll = function(_, calls)
+    local _, c = fake_sirv(0, 1300, { scroll = function(_, calls)
       if calls.scroll == 3 and not dropped then
         dropped = true
         return { status = 404, headers = {}, body = '{"statusCode":404,"message":"No search context found"}' }
@@ -149,7 +149,7 @@ describe("sirv iterators (fake transport)", function()
   end)
 
   it("raises an error object naming the page and query when a page keeps failing", function()
-    local fake, c = fake_sirv(900, 0, { readdir = function(q)
+    local _, c = fake_sirv(900, 0, { readdir = function(q)
       if q.continuation == "600" then return { status = 500, headers = {}, body = "boom" } end
     end })
     c.policy = require("mediacdn.core").policy{ attempts = 2, base = 0.01 }

@@ -26,7 +26,7 @@ local co_close = coroutine.close -- Lua 5.4 only
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 local floor, ceil, min = math.floor, math.ceil, math.min
-local type, error, pairs, pcall, setmetatable, select = type, error, pairs, pcall, setmetatable, select
+local type, error, pairs, pcall, setmetatable = type, error, pairs, pcall, setmetatable
 local monotonic = core.monotonic
 
 local M = {}
@@ -431,7 +431,7 @@ end
 
 --- Sleep: yields inside a loop, blocks outside.
 function M.sleep(seconds)
-  if type(seconds) ~= "number" or not (seconds >= 0) or seconds == math.huge then
+  if type(seconds) ~= "number" or seconds ~= seconds or seconds < 0 or seconds == math.huge then
     error("loop.sleep: seconds must be a non-negative number", 2)
   end
   local t = current_task()
