@@ -77,7 +77,7 @@ long mc_parse_status_line(const char *line, size_t len) {
     i++;
     digits++;
   }
-  if (digits != 3) return -1;
+  if (digits != 3 || status < 100) return -1; /* 000-099: no HTTP status (RFC 9110 15) */
   if (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n') return -1;
   return status;
 }
@@ -94,12 +94,17 @@ static int join_value(mc_header *hd, const char *v, size_t vlen) {
   return 0;
 }
 
+/* An RFC 9110 token character (what a field name is made of). */
+static int is_tchar(unsigned char c) {
+  return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 int mc_headers_feed_line(mc_headers *h, const char *line, size_t len) {
   const char *colon;
-  size_t nlen, i;
-  const char *v;
-  size_t vlen;
+  size_t nlen, i, start, vlen;
   char lname[128];
+  char *v;
+  int rc;
 
   while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n')) len--;
   if (len == 0) return 0;
@@ -112,15 +117,29 @@ int mc_headers_feed_line(mc_headers *h, const char *line, size_t len) {
   nlen = (size_t)(colon - line);
   while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t')) nlen--;
   if (nlen == 0 || nlen >= sizeof lname) return 0;
-  for (i = 0; i < nlen; i++) lname[i] = (char)tolower((unsigned char)line[i]);
+  for (i = 0; i < nlen; i++) {
+    if (!is_tchar((unsigned char)line[i])) return 0; /* not a field name: ignored */
+    lname[i] = (char)tolower((unsigned char)line[i]);
+  }
   lname[nlen] = '\0';
-  v = colon + 1;
-  vlen = len - (size_t)(v - line);
-  while (vlen > 0 && (*v == ' ' || *v == '\t')) { v++; vlen--; }
-  while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
-  for (i = 0; i < h->count; i++)
-    if (strcmp(h->items[i].name, lname) == 0) return join_value(&h->items[i], v, vlen);
-  return mc_headers_add(h, lname, nlen, v, vlen);
+  /* NUL, CR and LF inside a value become SP (RFC 9110 5.5), then SP/HTAB
+  ** are trimmed from both ends */
+  vlen = len - (size_t)(colon + 1 - line);
+  v = malloc(vlen + 1);
+  if (!v) return -1;
+  for (i = 0; i < vlen; i++) {
+    char c = colon[1 + i];
+    v[i] = (c == '\0' || c == '\r' || c == '\n') ? ' ' : c;
+  }
+  start = 0;
+  while (start < vlen && (v[start] == ' ' || v[start] == '\t')) start++;
+  while (vlen > start && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
+  rc = 2;
+  for (i = 0; i < h->count && rc == 2; i++)
+    if (strcmp(h->items[i].name, lname) == 0) rc = join_value(&h->items[i], v + start, vlen - start);
+  if (rc == 2) rc = mc_headers_add(h, lname, nlen, v + start, vlen - start);
+  free(v);
+  return rc;
 }
 
 void mc_request_init(mc_request *r) {

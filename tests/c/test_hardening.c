@@ -125,9 +125,24 @@ static void test_header_line_bytes(void) {
   mc_headers_free(&h);
 }
 
+/*
+** Finding (fuzz_http): "HTTP/1.1 099 X" parsed as status 99 and "HTTP/1.1 000"
+** as 0, which the retry policy reads as "no response" (a transport failure).
+** A status below 100 is malformed (-1); 600-999 stay numbers, which the
+** policy treats as server errors (RFC 9110 15).
+*/
+static void test_status_line_range(void) {
+  HCHECK(mc_parse_status_line("HTTP/1.1 099 C", 14) == -1);
+  HCHECK(mc_parse_status_line("HTTP/1.1 000", 12) == -1);
+  HCHECK(mc_parse_status_line("HTTP/1.1 100 Continue", 21) == 100);
+  HCHECK(mc_parse_status_line("HTTP/1.1 599 X", 14) == 599);
+  HCHECK(mc_parse_status_line("HTTP/1.1 999", 12) == 999);
+}
+
 void test_hardening(int *passed, int *failed) {
   hp = passed;
   hf = failed;
   test_ratelimit_out_of_range();
   test_header_line_bytes();
+  test_status_line_range();
 }
