@@ -29,7 +29,7 @@ clean:
 	rm -rf build build.luarocks
 
 # --- hardening (issue 18) ------------------------------------------------
-.PHONY: check-asan check-valgrind fuzz lint bench
+.PHONY: check-asan check-valgrind fuzz lint bench soak
 
 # C tests + the whole busted suite, both VMs, ASan+UBSan (scripts/check-asan.sh)
 check-asan:
@@ -46,3 +46,7 @@ fuzz:
 # luacheck (.luacheckrc) + C warnings with -Wconversion (scripts/lint.sh)
 lint:
 	bash scripts/lint.sh
+
+# the fault soak: 10,000 mixed operations against the sandbox with random faults (scripts/soak.sh)
+soak:
+	bash scripts/soak.sh
