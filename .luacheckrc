@@ -1,5 +1,6 @@
 -- luacheck configuration (scripts/lint.sh runs `luacheck` over lua/, emulator/,
--- bin/ (its Lua scripts), spec/ and examples/ with this file; 0 warnings is the bar).
+-- bin/ (its Lua scripts), spec/, examples/, bench/ and tools/ with this file;
+-- 0 warnings is the bar).
 --
 -- The library must run under Lua 5.4 and LuaJIT 2.1: code that reaches for a
 -- version-specific global does it guardedly (`table.unpack or unpack`,
@@ -17,6 +18,7 @@ self = false
 -- and ngx.status / ngx.header are assigned
 files["emulator"] = { globals = { "ngx" }, read_globals = { "ndk" }, max_line_length = 160 }
 files["examples"] = { max_line_length = 160 }
+files["bench/fixtures"] = { globals = { "ngx" } }
 files["examples/openresty"] = { globals = { "ngx" }, read_globals = { "ndk" } }
 
 files["spec"] = { std = "+busted", max_line_length = 160 }

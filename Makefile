@@ -50,3 +50,7 @@ lint:
 # the fault soak: 10,000 mixed operations against the sandbox with random faults (scripts/soak.sh)
 soak:
 	bash scripts/soak.sh
+
+# every benchmark row against its baseline, one table of ratios (bench/run.sh)
+bench:
+	bash bench/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make lint (and a step of the test command): luacheck with .luacheckrc over
-# every Lua file of lua/, emulator/, spec/, examples/ and the Lua scripts in
-# bin/; then every C file of csrc/ through the compiler's warnings
+# every Lua file of lua/, emulator/, spec/, examples/, bench/, tools/ and the
+# Lua scripts in bin/; then every C file of csrc/ through the compiler's warnings
 # (-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # -Wconversion -Wsign-conversion, syntax only). One item per file; ends with
 # "lint: N passed, N failed" and exits 1 when any file warns.
@@ -18,7 +18,7 @@ if [ "${MC_LINT_LUA:-1}" = 1 ]; then
     echo "lint: 0 passed, 1 failed"; exit 1
   fi
   files=()
-  while IFS= read -r f; do files+=("$f"); done < <(find lua emulator spec examples -name '*.lua' -type f 2>/dev/null | sort)
+  while IFS= read -r f; do files+=("$f"); done < <(find lua emulator spec examples bench tools -name '*.lua' -type f 2>/dev/null | sort)
   for f in bin/*; do
     [ -f "$f" ] || continue
     case "$f" in *.lua) files+=("$f"); continue ;; esac

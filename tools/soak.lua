@@ -58,7 +58,7 @@ local CLIENT_STALL = 1.5   -- client stall_timeout
 -- options
 
 local opt = { ops = 10000, seed = os.time(), concurrency = 16, large_kb = 2048,
-              transports = { "blocking", "loop" } }
+              transports = { "blocking", "loop" }, stall = 0.003 }
 do
   local i = 1
   while arg and arg[i] do
@@ -67,6 +67,7 @@ do
     elseif k == "--seed" then opt.seed = assert(tonumber(v), "--seed N")
     elseif k == "--concurrency" then opt.concurrency = assert(tonumber(v), "--concurrency N")
     elseif k == "--large-kb" then opt.large_kb = assert(tonumber(v), "--large-kb N")
+    elseif k == "--stall-probability" then opt.stall = assert(tonumber(v), "--stall-probability P")
     elseif k == "--transports" then
       opt.transports = {}
       for t in v:gmatch("[^,]+") do
@@ -127,11 +128,15 @@ end
 local function new_stats(name)
   return { name = name, ops = 0, by_op = {}, failed = 0, failed_kinds = {}, retries = 0,
            waits_429 = 0, reauths = 0, timeouts = 0, lost = 0, duplicated = 0, mismatched = 0,
-           notes = {} }
+           notes = {}, seen = {} }
 end
 
--- record a finding (lost / duplicated / mismatched) with a short note
-local function finding(st, what, note)
+-- record a finding (lost / duplicated / mismatched) with a short note; one
+-- wrong path counts once per kind, however often it is seen again
+local function finding(st, what, note, path)
+  local key = what .. "\0" .. (path or note)
+  if st.seen[key] then return end
+  st.seen[key] = true
   st[what] = st[what] + 1
   if #st.notes < 20 then st.notes[#st.notes + 1] = what .. ": " .. note end
 end
@@ -250,11 +255,17 @@ end
 
 local ops = {}
 
--- note a failed call (its outcome is then read back from the server)
+-- note a failed call (its outcome is then read back from the server); when
+-- an attempt of it timed out, the server may still be carrying it out: wait
+-- for the stall to end before reading the outcome back
 function Task:failed(err)
   self.st.failed = self.st.failed + 1
   local k = tostring(err and err.kind)
   self.st.failed_kinds[k] = (self.st.failed_kinds[k] or 0) + 1
+  if self.timed_out then
+    pause(STALL + 0.5)
+    self.timed_out = false
+  end
 end
 
 local function upload(t, large)
@@ -278,7 +289,7 @@ local function upload(t, large)
   if sha == e.sha then t:put(path, e)
   elseif (old and sha == old.sha) or (not old and sha == "absent") then return
   else
-    finding(t.st, "mismatched", "upload " .. path .. " left other content")
+    finding(t.st, "mismatched", "upload " .. path .. " left other content", path)
     if sha == "absent" then t:drop(path) end
   end
 end
@@ -292,7 +303,7 @@ ops.download = function(t)
   local ok, err = t.c:download(path, t.tmp)
   if not ok then t:failed(err) return end
   local sha = sha256(read_all(t.tmp) or "")
-  if sha ~= t.files[path].sha then finding(t.st, "mismatched", "download " .. path) end
+  if sha ~= t.files[path].sha then finding(t.st, "mismatched", "download " .. path, path) end
 end
 
 ops.stat = function(t)
@@ -301,7 +312,8 @@ ops.stat = function(t)
   local st, err = t.c:stat(path)
   if not st then t:failed(err) return end
   if st.size ~= t.files[path].size then
-    finding(t.st, "mismatched", format("stat %s: size %s, meant %d", path, tostring(st.size), t.files[path].size))
+    finding(t.st, "mismatched",
+      format("stat %s: size %s, meant %d", path, tostring(st.size), t.files[path].size), path)
   end
 end
 
@@ -328,10 +340,10 @@ ops.meta = function(t)
   if not ok then
     t:failed(err)
     local m = t:remote_meta(path)
-    if m == "absent" then finding(t.st, "lost", "meta edit: " .. path .. " gone") t:drop(path) return end
+    if m == "absent" then finding(t.st, "lost", "meta edit: " .. path .. " gone", path) t:drop(path) return end
     if m.title == want.title and same_tags(m.tags, want.tags) then ok = true
     elseif not (m.title == e.title and same_tags(m.tags, e.tags)) then
-      finding(t.st, "mismatched", "meta edit " .. path .. " left other meta")
+      finding(t.st, "mismatched", "meta edit " .. path .. " left other meta", path)
       e.title, e.tags = m.title, m.tags
       return
     end
@@ -349,10 +361,10 @@ ops.search = function(t)
   end)
   if not ok then t:failed(type(err) == "table" and err or { kind = "raised" }) return end
   for p in pairs(t.files) do
-    if not seen[p] then finding(t.st, "mismatched", "search misses " .. p) return end
+    if not seen[p] then finding(t.st, "mismatched", "search misses " .. p, p) return end
   end
   for p in pairs(seen) do
-    if not t.files[p] then finding(t.st, "mismatched", "search shows " .. p) return end
+    if not t.files[p] then finding(t.st, "mismatched", "search shows " .. p, p) return end
   end
 end
 
@@ -367,11 +379,11 @@ ops.rename = function(t)
     local a = t:probe(function() return t.c:stat(from) end)
     local b = t:probe(function() return t.c:stat(to) end)
     if a ~= "absent" and b ~= "absent" then
-      finding(t.st, "duplicated", "rename " .. from .. " -> " .. to .. ": both exist")
+      finding(t.st, "duplicated", "rename " .. from .. " -> " .. to .. ": both exist", to)
       t:put(to, copy_entry(e))
       return
     elseif a == "absent" and b == "absent" then
-      finding(t.st, "lost", "rename " .. from .. " -> " .. to .. ": neither exists")
+      finding(t.st, "lost", "rename " .. from .. " -> " .. to .. ": neither exists", from)
       t:drop(from)
       return
     elseif a ~= "absent" then
@@ -454,19 +466,19 @@ local function verify(client, tasks, st)
     end
     for path, e in pairs(t.files) do
       if not found[path] then
-        finding(st, "lost", path .. " is missing")
+        finding(st, "lost", path .. " is missing", path)
       else
         t.c = client
         local sha = t0.remote_sha(t, path)
-        if sha ~= e.sha then finding(st, "mismatched", path .. ": other content") end
+        if sha ~= e.sha then finding(st, "mismatched", path .. ": other content", path) end
         local m = t0.remote_meta(t, path)
         if m == "absent" or m.title ~= e.title or not same_tags(m.tags, e.tags) then
-          finding(st, "mismatched", path .. ": other meta")
+          finding(st, "mismatched", path .. ": other meta", path)
         end
       end
     end
     for path in pairs(found) do
-      if not t.files[path] then finding(st, "duplicated", path .. " was never meant to exist") end
+      if not t.files[path] then finding(st, "duplicated", path .. " was never meant to exist", path) end
     end
     os.remove(t.tmp)
   end
@@ -484,7 +496,7 @@ local function fault_rules()
     { path = all, action = "status", status = 504, probability = 0.02, times = -1 },
     { path = all, action = "rate_limit", reset_in = 1, probability = 0.02, times = -1 },
     { path = all, action = "reset", probability = 0.01, times = -1 },
-    { path = all, action = "stall", seconds = STALL, probability = 0.003, times = -1 },
+    { path = all, action = "stall", seconds = STALL, probability = opt.stall, times = -1 },
     -- the token endpoint never answers "Expired token" (the real one does not)
     { path = "/v2/token", action = "latency", ms = 0, times = -1 },
     { path = all, action = "expired_token", probability = 0.01, times = -1 },
