@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mc_http.h"
+#include "mc_json.h"
 #include "mc_ratelimit.h"
 
 void test_hardening(int *passed, int *failed);
@@ -139,10 +140,30 @@ static void test_status_line_range(void) {
   HCHECK(mc_parse_status_line("HTTP/1.1 999", 12) == 999);
 }
 
+/*
+** Finding (audit of the JSON bridge): "\u0000" inside a string decoded to a
+** string cut at that point ("a\u0000b" gave "a"), silently. Such a document is
+** now refused with a message; an escaped backslash before "u0000" is text.
+*/
+static void test_json_escaped_nul(void) {
+  char err[160];
+  cJSON *j;
+  HCHECK(mc_json_parse("[\"a\\u0000b\"]", 12, 0, err, sizeof err) == NULL);
+  HCHECK(strstr(err, "NUL") != NULL);
+  HCHECK(mc_json_parse("{\"k\\u0000\":1}", 13, 0, err, sizeof err) == NULL);
+  j = mc_json_parse("[\"a\\\\u0000b\"]", 13, 0, err, sizeof err);
+  HCHECK(j != NULL && strcmp(cJSON_GetArrayItem(j, 0)->valuestring, "a\\u0000b") == 0);
+  cJSON_Delete(j);
+  j = mc_json_parse("[\"\\u00001\"]", 11, 0, err, sizeof err); /* still a NUL then "1" */
+  HCHECK(j == NULL);
+  cJSON_Delete(j);
+}
+
 void test_hardening(int *passed, int *failed) {
   hp = passed;
   hf = failed;
   test_ratelimit_out_of_range();
   test_header_line_bytes();
   test_status_line_range();
+  test_json_escaped_nul();
 }
