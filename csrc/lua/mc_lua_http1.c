@@ -5,7 +5,7 @@
 **   core.http1.request(req [, file_size]) -> plan | nil, terr
 **       Validates req exactly as core.easy/multi do (the same reader: misuse
 **       raises naming the field) and frames it: plan = { head = "GET / ...",
-**       https, host, port, connect_host, authority, is_ip,
+**       method, https, host, port, connect_host, authority, is_ip,
 **       body = "none"|"string"|"file", length (Content-Length or nil),
 **       offset (file), close (the caller sent Connection: close),
 **       timeout, connect_timeout, stall_timeout, max_body (defaults applied) }.
@@ -118,6 +118,8 @@ static int lh1_request(lua_State *L) {
   plan = lua_gettop(L);
   lua_pushlstring(L, head, need);
   lua_setfield(L, plan, "head");
+  lua_pushstring(L, sc->req.method);
+  lua_setfield(L, plan, "method");
   lua_pushboolean(L, u.https);
   lua_setfield(L, plan, "https");
   lua_pushstring(L, u.host);

@@ -180,7 +180,7 @@ static int parse(mc_http1_parser *p, const char *method, int sink, size_t max, c
       size_t seglen;
       long n = mc_http1_parser_feed(p, text + off + used, k - used, &seg, &seglen);
       if (n < 0) return -1;
-      memcpy(sunk + *sunk_len, seg, seglen);
+      if (seglen > 0) memcpy(sunk + *sunk_len, seg, seglen);
       *sunk_len += seglen;
       used += (size_t)n;
     }
