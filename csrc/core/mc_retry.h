@@ -47,8 +47,8 @@ typedef struct mc_decision {
   int retryable;      /* whether the error is of a retryable kind */
 } mc_decision;
 
-/* The defaults of mc_defaults.h: 5 attempts, 0.25 s base, 30 s cap, 600 s
-** deadline, wait out 429s up to 3600 s. */
+/* Fill p with the defaults of mc_defaults.h (MC_DEFAULT_RETRY_*, wait for
+** rate-limit resets up to MC_DEFAULT_MAX_WAIT). */
 void mc_retry_policy_init(mc_retry_policy *p);
 /* Error kind and retryability of an HTTP status (2xx gives ""). */
 const char *mc_status_kind(long status, int *retryable);
