@@ -9,32 +9,6 @@ local json_decode = require("mediacdn.core").json_decode
 
 local M = {}
 
-local MAX_RATE_WAITS = 10
-
--- Which bucket a 429 exhausted and when it resets, from the budgets the C core
--- parsed out of the response (rate = policy:observe(headers)): its own bucket when
--- that one is empty, else the global one. Returns seconds_left, reset_at, bucket;
--- seconds_left is -1 when no reset is known. Retry-After and a `reset` field in
--- the body (neither documented by Sirv) are the fallbacks.
-local function limit_hit(rate, res, now, default_type)
-  if rate then
-    local own = rate.type ~= "rest:global" and rate or nil
-    local glob = rate.global or (rate.type == "rest:global" and rate or nil)
-    local hit = (own and own.remaining == 0 and own) or (glob and glob.remaining == 0 and glob)
-    if not hit then -- a 429 although no budget reads empty: take the later reset
-      hit = (own and glob and glob.reset > own.reset) and glob or own or glob
-    end
-    if hit and hit.reset > 0 then return hit.reset - now, hit.reset, hit.type end
-  end
-  local ra = tonumber(res.headers["retry-after"])
-  if ra then return ra, now + ra, default_type end
-  local body = res.body and json_decode(res.body)
-  if type(body) == "table" and tonumber(body.reset) then
-    return tonumber(body.reset) - now, tonumber(body.reset), default_type
-  end
-  return -1, nil, default_type
-end
-
 --- Turn an HTTP error response into a mediacdn.Error.
 function M.http_error(client, spec, res, kind, retryable)
   local body = res.body
@@ -74,21 +48,19 @@ local function rate_error(client, spec, rtype, reset_at, status)
   }
 end
 
--- Wait until the budgets allow the next request (or fail fast in "fail" mode).
+-- Wait until the budgets allow the next request (or fail fast in "fail" mode):
+-- the C core decides (policy:admit), this carries it out.
 local function pace(client, spec)
   local t, policy = client.transport, client.policy
-  if not spec.bucket then return true end
-  local delay, blocked = policy:delay(spec.bucket, t:now())
-  if delay <= 0 then return true end
-  if blocked then
-    if client.rate_limit == "fail" or delay > client.max_wait then
-      return nil, rate_error(client, spec, blocked, t:now() + delay)
-    end
+  local action, delay, rtype, reset_at = policy:admit(spec.bucket, t:now(), { rate_limit = client.rate_limit })
+  if action == "send" then return true end
+  if action == "fail" then return nil, rate_error(client, spec, rtype, reset_at) end
+  if action == "wait" then
     client:_emit{ type = "rate_limit", operation = spec.operation, reason = "exhausted",
-      ratelimit_type = blocked, delay = delay, reset_at = t:now() + delay }
+      ratelimit_type = rtype, delay = delay, reset_at = reset_at }
   else
     client:_emit{ type = "rate_limit", operation = spec.operation, reason = "pacing",
-      ratelimit_type = spec.bucket, delay = delay }
+      ratelimit_type = rtype, delay = delay }
   end
   t:sleep(delay)
   return true
@@ -126,8 +98,8 @@ function M.perform(client, spec)
     local res, terr = t:request(req)
     local now = t:now()
     local outcome = { attempt = attempt, elapsed = now - started, idempotent = spec.idempotent,
-      reauthed = reauthed or not spec.auth, fail_fast = client.rate_limit == "fail" }
-    local rin, reset_at, hit_type
+      reauthed = reauthed or not spec.auth, rate_limit = client.rate_limit, now = now, waits = waits,
+      bucket = spec.bucket }
     if res then
       local rate = policy:observe(res.headers)
       -- learn which bucket an operation really counts against (Sirv names it in
@@ -135,16 +107,7 @@ function M.perform(client, spec)
       if rate and rate.type ~= "rest:global" and rate.type ~= spec.bucket and client.buckets then
         client.buckets[spec.operation] = rate.type
       end
-      outcome.status = res.status
-      if res.status == 429 then
-        rin, reset_at, hit_type = limit_hit(rate, res, now, spec.bucket)
-        -- resets are whole seconds: one that has just passed means "within a second";
-        -- an unknown one (-1) makes the policy back off instead of hammering
-        -- an unknown reset: back off on the number of waits so far, at least a second
-        if rin and rin > 0 then outcome.reset_in = rin + 0.1
-        elseif rin and reset_at then outcome.reset_in = 1
-        else outcome.reset_in = math.max(1, policy:backoff(waits + 1)) end
-      end
+      outcome.status, outcome.headers, outcome.body = res.status, res.headers, res.body
       client:_emit{ type = "response", operation = spec.operation, status = res.status,
         attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
     else
@@ -154,7 +117,7 @@ function M.perform(client, spec)
       client:_emit{ type = "response", operation = spec.operation, error = terr.kind,
         message = terr.message, attempt = attempt, elapsed = now - t0 }
     end
-    local action, delay, kind, retryable = policy:decide(outcome)
+    local action, delay, kind, retryable, reset_at, hit_type = policy:decide(outcome)
     if action == "done" then return res end
     if action == "reauth" then
       reauthed = true
@@ -166,13 +129,10 @@ function M.perform(client, spec)
       t:sleep(delay)
     elseif action == "wait" then
       waits = waits + 1
-      if waits > MAX_RATE_WAITS then action = "fail"
-      else
-        attempt = attempt - 1 -- waiting out a limit is not a failed attempt
-        client:_emit{ type = "rate_limit", operation = spec.operation, reason = "429",
-          ratelimit_type = hit_type, delay = delay, reset_at = reset_at }
-        t:sleep(delay)
-      end
+      attempt = attempt - 1 -- waiting out a limit is not a failed attempt
+      client:_emit{ type = "rate_limit", operation = spec.operation, reason = "429",
+        ratelimit_type = hit_type, delay = delay, reset_at = reset_at }
+      t:sleep(delay)
     end
     if action == "fail" then
       if res and res.status == 429 then
