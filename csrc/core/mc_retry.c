@@ -96,19 +96,22 @@ static double whole_reset(double reset_at) {
 static mc_decision rate_limited(const mc_retry_policy *p, const mc_outcome *o, mc_decision d,
                                 uint64_t *rng) {
   mc_limit_hit hit;
-  double wait, max_wait = o->max_wait >= 0 ? o->max_wait : p->max_wait;
+  double wait, need, max_wait = o->max_wait >= 0 ? o->max_wait : p->max_wait;
   mc_budgets_hit(&o->rate, o->retry_after, o->stated_reset, o->bucket, o->now, &hit);
   memcpy(d.ratelimit_type, hit.type, sizeof d.ratelimit_type);
   d.reset_at = whole_reset(hit.reset_at);
-  if (hit.reset_at > 0) {
-    /* a reset just passed means "within a second" */
-    wait = hit.reset_at > o->now ? hit.reset_at - o->now + 0.1 : 1.0;
+  if (hit.reset_at > o->now) {
+    need = hit.reset_at - o->now;
+    wait = need + 0.1; /* resets are whole seconds, rounded down */
+  } else if (hit.reset_at > 0) {
+    need = wait = 1.0; /* a reset just passed means "within a second" */
   } else {
     /* unknown: back off on the waits so far, at least a second */
-    wait = mc_backoff(p, o->waits + 1, rng);
-    if (wait < 1.0) wait = 1.0;
+    need = wait = mc_backoff(p, o->waits + 1, rng);
+    if (wait < 1.0) need = wait = 1.0;
   }
-  if (!waits_for_reset(p, o->rate_mode) || o->waits >= p->max_rate_waits || wait > max_wait)
+  /* max_wait bounds the time until the reset (the 0.1 s slack aside) */
+  if (!waits_for_reset(p, o->rate_mode) || o->waits >= p->max_rate_waits || need > max_wait)
     return d;
   d.action = MC_ACT_WAIT;
   d.delay = wait;

@@ -323,6 +323,14 @@ static void test_rate_decide(void) {
   o.stated_reset = 1060;
   d = mc_decide(&p, &o, &rng);
   CHECK(d.action == MC_ACT_WAIT && fabs(d.delay - 59.7) < 1e-9 && d.reset_at == 1060);
+  /* max_wait bounds the time until the reset, not the slack added to it */
+  o.stated_reset = 0;
+  o.now = 1000;
+  o.max_wait = 60;
+  limit_obs(&o.rate, NULL, 0, 0, 0, 1060);
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_WAIT);
+  limit_obs(&o.rate, NULL, 0, 0, 0, 1061);
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
   /* a success carries no rate-limit fields */
   o.status = 200;
   d = mc_decide(&p, &o, &rng);
