@@ -301,7 +301,7 @@ function Sirv:call(name, params)
     operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
     bucket = self.buckets[name] or ep.bucket or "rest:global", idempotent = ep.idempotent,
     auth = name ~= "postToken",
-    rate_limit = self.rate_limit, -- a view of the client may fail fast (see sirv.metadata)
+    rate_limit = self.rate_limit, -- a view of the client may fail fast (see sirv.meta_bulk)
   }
   spec.url = self.base_url .. ep.path .. build_query(ep, params)
   build_body(ep, params, spec)
