@@ -12,7 +12,7 @@ local ENDPOINTS = require "mediacdn.sirv.endpoints"
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 local D = core.defaults
 
-local M = { endpoints = ENDPOINTS }
+local M = {}
 
 local Sirv = {}
 Sirv.__index = Sirv
@@ -320,7 +320,7 @@ function Sirv:call(name, params)
   return decode_result(self, ep, spec, res)
 end
 
-require("mediacdn.sirv.methods")(Sirv, M)
+require("mediacdn.sirv.methods")(Sirv)
 require("mediacdn.sirv.metadata").install(Sirv)
 
 return M

@@ -334,7 +334,6 @@ end
 -- shared with mediacdn.sirv.metadata and mediacdn.sirv.meta_io -----------------
 
 M.PRODUCT_KEYS = PRODUCT_KEYS
-M.CHANGE_FIELDS = CHANGE_FIELDS
 M.argerror = argerror
 M.check_client = check_client
 M.check_change = check_change
