@@ -8,7 +8,7 @@
 --   local res = sb:request{ method = "GET", path = "/v2/files/stat",
 --                           query = { filename = "/a.jpg" }, token = true }
 --   -- res = { status, headers (lower-case names), body, json (decoded or nil),
---   --         curl_rc, elapsed }
+--   --         curl_rc }
 --   sb:token{ expiresIn = 60 }     -- a fresh bearer token (string)
 --   sb:control("POST", "/_sandbox/faults", { rules = {...} }) -> status, decoded body
 --   sb:faults(rules)  sb:clear_faults()  sb:stats()  sb:seed(n, dir [, opts])
@@ -42,7 +42,7 @@ local alive, children = util.alive, util.children
 
 M.quote, M.read_file, M.write_file, M.sh = quote, read_file, write_file, sh
 M.root = util.root
-M.sleep, M.now = util.sleep, util.now
+M.sleep = util.sleep
 M.alive, M.children = alive, children
 
 local function url_escape(s)
@@ -164,7 +164,7 @@ function Sandbox:request(r)
   local url = self.url .. (r.path or "/") .. encode_query(r.query)
   local hfile, bfile = os_tmpname(), r.output or os_tmpname()
   local args = { "curl", "-sS", "-g", "-X", method, "-D", quote(hfile), "-o", quote(bfile),
-    "-w", quote("%{http_code} %{time_total}"), "-H", quote("Expect:"),
+    "-w", quote("%{http_code}"), "-H", quote("Expect:"),
     "--max-time", tostring(r.timeout or 30) }
   if method == "HEAD" then args[#args + 1] = "--head" end
   local headers = {}
@@ -195,8 +195,7 @@ function Sandbox:request(r)
   args[#args + 1] = quote(url)
   local out, rc = sh(concat(args, " "))
   local res = { curl_rc = rc }
-  local code, elapsed = out:match("(%d%d%d) ([%d.]+)%s*$")
-  res.elapsed = tonumber(elapsed)
+  local code = out:match("(%d%d%d)%s*$")
   res.headers, res.status = parse_headers(read_file(hfile) or "")
   res.status = res.status or tonumber(code)
   if rc ~= 0 then res.curl_error = out end
