@@ -20,6 +20,7 @@ Sirv.__name = "mediacdn.Sirv"
 M.Client = Sirv
 
 local DEFAULT_BASE = "https://api.sirv.com"
+local CONVERSION_TIMEOUT = 600 -- the synchronous conversions take minutes before answering
 -- params that carry request plumbing rather than Sirv fields
 local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true, headers = true }
 
@@ -312,7 +313,7 @@ function Sirv:call(name, params)
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
   if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then
     -- synchronous conversions take minutes before the first response byte
-    spec.timeout = math.max(self.timeout, 600)
+    spec.timeout = math.max(self.timeout, CONVERSION_TIMEOUT)
     spec.stall_timeout = spec.timeout
   end
   local res, err = self.engine:perform(spec)
