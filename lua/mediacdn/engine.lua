@@ -43,6 +43,11 @@ Engine.__name = "mediacdn.Engine"
 local INTENT_ONLY = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
   rate_limit = true, max_wait = true, headers = true }
 
+-- Event fields that only ever hold names the engine chose (never a secret): the
+-- other string fields of an event are redacted.
+local EVENT_NAMES = { type = true, operation = true, method = true, path = true, reason = true,
+  ratelimit_type = true, kind = true, error = true, action = true }
+
 -- The limits an engine applies to every request (nil fields: core.defaults).
 local LIMIT_DEFAULTS = { timeout = D.timeout, connect_timeout = D.connect_timeout,
   stall_timeout = D.stall_timeout, transfer_timeout = D.transfer_timeout }
@@ -96,7 +101,7 @@ function Engine:emit(ev)
   ev.time = self.transport:now()
   local secrets
   for k, v in pairs(ev) do
-    if type(v) == "string" and k ~= "type" then
+    if type(v) == "string" and not EVENT_NAMES[k] then
       secrets = secrets or self.secrets()
       ev[k] = errors.redact(v, secrets)
     end
