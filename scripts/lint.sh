@@ -38,7 +38,7 @@ if [ "${MC_LINT_C:-1}" = 1 ]; then
           $(pkg-config --cflags libcjson 2>/dev/null))
   luainc=$(pkg-config --cflags lua5.4 2>/dev/null)
   nc=0; cbad=0
-  for f in $(find csrc -name '*.c' | sort); do
+  for f in $(find csrc tests/c -name '*.c' | sort); do
     extra=(); case "$f" in csrc/lua/*) extra=($luainc) ;; esac
     nc=$((nc + 1))
     if ! gcc "${cflags[@]}" "${extra[@]}" -Icsrc/lua "$f" 2>"${TMPDIR:-/tmp}/mc-lint-$$.txt"; then

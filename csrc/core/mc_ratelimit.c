@@ -216,14 +216,14 @@ int mc_budgets_body_reset(const char *body, size_t len, double *out) {
   doc = mc_json_parse(body, len, 0, err, sizeof err);
   if (!doc) return 0;
   r = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "reset") : NULL;
-  if (cJSON_IsNumber(r)) {
+  if (cJSON_IsNumber(r) && isfinite(r->valuedouble)) {
     *out = r->valuedouble;
     found = 1;
   } else if (cJSON_IsString(r) && r->valuestring && *r->valuestring) {
     char *end;
     double d = strtod(r->valuestring, &end);
     while (*end == ' ' || *end == '\t') end++;
-    if (end != r->valuestring && *end == '\0') {
+    if (end != r->valuestring && *end == '\0' && isfinite(d)) {
       *out = d;
       found = 1;
     }

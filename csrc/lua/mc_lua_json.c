@@ -15,6 +15,7 @@
 #include "mc_json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,8 @@ static int ljson_decode(lua_State *L) {
   char err[160];
   ljson_tree *t;
   luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
-  max = (size_t)maxn;
+  /* a huge cap is no cap (converting it as is would be undefined behaviour) */
+  max = maxn >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)maxn;
   lua_settop(L, 2);
   t = ljson_tree_new(L); /* the holder exists before the tree */
   t->root = mc_json_parse(s, len, max, err, sizeof err);
