@@ -134,6 +134,30 @@ static void test_head_line_bytes(void) {
 }
 
 /*
+** Finding (fuzz_http1_head): an obs-fold continuing an empty value gave a
+** value with a leading SP ("X:" then " 204" gave " 204"); the fold's SP only
+** separates, so the value is "204".
+*/
+static void test_fold_onto_empty(void) {
+  mc_http1_error err;
+  mc_headers hs;
+  mc_http1_head h;
+  const char *v;
+  mc_headers_init(&hs);
+  mc_http1_head_init(&h, &hs, 1);
+  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 200 OK", 15, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "X-Empty:", 8, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "  204", 5, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "X-Two: a", 8, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "\tb", 2, &err) == 0);
+  v = mc_headers_get(&hs, "x-empty");
+  HCHECK(v != NULL && strcmp(v, "204") == 0);
+  v = mc_headers_get(&hs, "x-two");
+  HCHECK(v != NULL && strcmp(v, "a b") == 0);
+  mc_headers_free(&hs);
+}
+
+/*
 ** Finding (audit of the JSON bridge): "\u0000" inside a string decoded to a
 ** string cut at that point ("a\u0000b" gave "a"), silently. Such a document is
 ** now refused with a message; an escaped backslash before "u0000" is text.
@@ -157,5 +181,6 @@ void test_hardening(int *passed, int *failed) {
   hf = failed;
   test_ratelimit_out_of_range();
   test_head_line_bytes();
+  test_fold_onto_empty();
   test_json_escaped_nul();
 }
