@@ -14,8 +14,14 @@ end
 -- Running under AddressSanitizer (scripts/build.sh with MC_SANITIZE=1 and
 -- libasan preloaded)? Its allocator keeps freed memory in quarantine, so RSS
 -- says nothing there; its leak checker (detect_leaks=1) judges at exit.
+-- whether the ASan runtime is loaded (scripts/check-asan.sh clears LD_PRELOAD
+-- once the interpreter has started, so look at the mappings, then the env)
 local function under_asan()
-  return (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) ~= nil
+  local f = io.open("/proc/self/maps", "r")
+  local maps = f and f:read("*a") or ""
+  if f then f:close() end
+  return maps:find("libasan", 1, true) ~= nil
+    or (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) ~= nil
 end
 
 describe("mediacdn JSON", function()
