@@ -142,7 +142,8 @@ function M.new(opts)
   argcheck(mode == "wait" or mode == "fail", "new", "option 'rate_limit' must be \"wait\" or \"fail\"")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
   local pacing = opts.pacing
-  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new", "option 'pacing' must be a table or false")
+  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new",
+    "option 'pacing' must be a table or false")
 
   local self = setmetatable({
     service = "sirv",
@@ -265,7 +266,7 @@ local function check_names(ep, params)
 end
 
 -- Turn a successful response into the documented result.
-local function decode_result(self, ep, spec, res)
+local function decode_result(ep, spec, res)
   local body = res.body
   if ep.response_kind == "binary" then
     if spec.sink then return true end
@@ -318,7 +319,7 @@ function Sirv:call(name, params)
   end
   local res, err = self.engine:perform(spec)
   if not res then return nil, err end
-  return decode_result(self, ep, spec, res)
+  return decode_result(ep, spec, res)
 end
 
 require("mediacdn.sirv.methods")(Sirv)

@@ -45,7 +45,8 @@ end
 -- makes fail fast with rate_limited (same engine, token and budgets).
 local function fail_fast_view(client)
   if client.rate_limit == "fail" then return client end
-  return setmetatable({ rate_limit = "fail" }, { __index = client, __tostring = function() return tostring(client) end })
+  return setmetatable({ rate_limit = "fail" },
+    { __index = client, __tostring = function() return tostring(client) end })
 end
 
 --- Run work(client, item) -> value | nil, err over every item of a source (see
