@@ -140,10 +140,15 @@ local function post()
     slot, bad = slot_for(ref, token)   -- checked before any byte is stored
   end
   local fields, w, name, received = {}, nil, nil, 0
+  -- a small form field read so far (its chunks are joined once the part ends)
+  local function field(k)
+    local v = fields[k]
+    return type(v) == "table" and table.concat(v) or v
+  end
   local ok, perr = multipart.parse(read, boundary, function(part)
     if part.name == "file" and part.filename and not bad then
       if not slot then -- ref/token as body fields before the file part
-        slot, bad = slot_for(ref or fields.ref, token or fields.token)
+        slot, bad = slot_for(ref or field("ref"), token or field("token"))
         if not slot then return nil end
       end
       local werr
