@@ -189,6 +189,17 @@ return function(SV, M)
     return code
   end
 
+  --- An upload slot for someone else to fill (a browser): initiate, signed here.
+  -- Returns { server, ref, token, upload_url = server?ref&token, progress_url },
+  -- or nil, err. POST a multipart `file` part to upload_url within the hour; the
+  -- answer carries the file code. The private key never leaves this process.
+  function SV:initiate()
+    local init, err = initiate(self)
+    if not init then return nil, err end
+    return { server = init.server, ref = init.ref, token = init.token, upload_url = upload_url(init),
+      progress_url = progress_url(init.server, init.ref) }
+  end
+
   --- Upload a local file (streamed multipart) or a remote http(s) URL (fetched by
   -- the file server). Returns the file code; store it before converting (§4.4).
   function SV:upload(source, opts)
