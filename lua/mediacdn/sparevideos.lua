@@ -25,7 +25,7 @@ local codes = require "mediacdn.sparevideos.codes"
 local D = core.defaults
 local sv_sign, sv_payload, url_escape, json_decode = core.sv_sign, core.sv_payload, core.url_escape, core.json_decode
 local type, pairs, ipairs, tostring, tonumber, error, pcall = type, pairs, ipairs, tostring, tonumber, error, pcall
-local setmetatable, floor, abs = setmetatable, math.floor, math.abs
+local setmetatable, next, floor, abs = setmetatable, next, math.floor, math.abs
 
 local M = {}
 
@@ -193,7 +193,7 @@ local function wire(self, private_key)
       stall_timeout = self.stall_timeout, transfer_timeout = self.transfer_timeout,
       max_wait = self.max_wait, rate_limit = "wait", cainfo = self.cainfo },
   }
-  return eng, secrets
+  return eng
 end
 
 --- Create a client. See the README for every option.
@@ -249,7 +249,7 @@ function M.new(opts)
     attempts = retry.attempts, base = retry.base, cap = retry.cap, deadline = retry.deadline,
     rate_limit = "wait", max_wait = self.max_wait,
   }
-  self.engine, self._secrets = wire(self, sk)
+  self.engine = wire(self, sk)
   return self
 end
 
