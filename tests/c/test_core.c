@@ -15,6 +15,8 @@
 
 static int passed, failed;
 
+void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
+
 #define CHECK(cond)                                                     \
   do {                                                                  \
     if (cond) passed++;                                                 \
@@ -215,6 +217,7 @@ int main(void) {
   test_json();
   test_ratelimit();
   test_retry();
+  test_imgurl(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
