@@ -350,7 +350,9 @@ static void set_text(mc_imgopt *o, const char *s, size_t len, mc_imgval wire) {
 
 /* A number value, formatted into o->buf; non-finite numbers are errors. */
 static int take_number(mc_imgopt *o, char *err, size_t errcap) {
-  if (!isfinite(o->num)) return fail(err, errcap, "option '%s' must be a finite number (got %g)", o->given, o->num);
+  if (!isfinite(o->num))
+    return fail(err, errcap, "option '%s' must be a finite number (got %s)", o->given,
+                isnan(o->num) ? "nan" : (o->num > 0 ? "inf" : "-inf"));
   set_text(o, o->buf, format_number(o->num, o->buf, sizeof o->buf), MC_IMGV_NUMBER);
   return 0;
 }

@@ -94,6 +94,7 @@ function M.new(opts)
   self.token_lock_timeout = (retry.deadline or 600) + 5
   local store = opts.token_store or auth.local_store(self.transport, self.token_lock_timeout)
   self.auth = auth.new(self, store, "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. id):sub(1, 24))
+  require("mediacdn.sirv.urls").configure(self, opts) -- alias, cdn_base, jwt_key (image URLs)
   return self
 end
 
@@ -309,5 +310,6 @@ end
 
 require("mediacdn.sirv.methods")(Sirv, M)
 require("mediacdn.sirv.metadata").install(Sirv)
+require("mediacdn.sirv.urls").install(Sirv)
 
 return M
