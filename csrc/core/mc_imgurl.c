@@ -33,6 +33,7 @@ typedef enum opt_type {
 
 typedef struct opt_def {
   const char *name;           /* as accepted (short or long) */
+  unsigned char len;          /* strlen(name) */
   const char *wire;           /* the name sent, when not name ("scale.width" -> "w") */
   opt_type type;
   double lo, hi;              /* T_RANGE */
@@ -56,115 +57,115 @@ static const char *const FONT_STYLES[] = {"normal", "italic", NULL};
 /* Sorted bytewise by name (find_option is a binary search; a C test checks the order).
 ** Sources per family: ../shared/reference/sirv-imaging.md §2. */
 static const opt_def OPTIONS[] = {
-  {"blur", NULL, T_RANGE, 0, 100, NULL},
-  {"brightness", NULL, T_RANGE, -100, 100, NULL},
-  {"canvas.aspectratio", NULL, T_RATIO, 0, 0, NULL},
-  {"canvas.border.color", NULL, T_COLOR, 0, 0, NULL},
-  {"canvas.border.height", NULL, T_SIZE, 0, 0, NULL},
-  {"canvas.border.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"canvas.border.width", NULL, T_SIZE, 0, 0, NULL},
-  {"canvas.color", NULL, T_COLOR, 0, 0, NULL},
-  {"canvas.height", NULL, T_SIZE, 0, 0, NULL},
-  {"canvas.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"canvas.position", NULL, T_ENUM, 0, 0, POSITIONS},
-  {"canvas.width", NULL, T_SIZE, 0, 0, NULL},
-  {"ch", NULL, T_SIZE, 0, 0, NULL},
-  {"clippath", NULL, T_TEXT, 0, 0, NULL},
-  {"colorize.color", NULL, T_COLOR, 0, 0, NULL},
-  {"colorize.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"colorlevel.black", NULL, T_RANGE, 0, 254, NULL},
-  {"colorlevel.white", NULL, T_RANGE, 1, 255, NULL},
-  {"colortone", NULL, T_TEXT, 0, 0, NULL},
-  {"colortone.color", NULL, T_COLOR, 0, 0, NULL},
-  {"colortone.level", NULL, T_RANGE, 0, 100, NULL},
-  {"colortone.mode", NULL, T_ENUM, 0, 0, TONE_MODES},
-  {"contrast", NULL, T_RANGE, -100, 100, NULL},
-  {"crop.aspectratio", NULL, T_RATIO, 0, 0, NULL},
-  {"crop.confidence", NULL, T_RANGE, 0, 1, NULL},
-  {"crop.dev", NULL, T_FLAG, 0, 0, NULL},
-  {"crop.height", "ch", T_SIZE, 0, 0, NULL},
-  {"crop.pad.height", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.pad.width", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.pad.x", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.pad.y", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.scale.height", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.scale.width", NULL, T_SIZE, 0, 0, NULL},
-  {"crop.type", NULL, T_ENUM, 0, 0, CROP_TYPES},
-  {"crop.width", "cw", T_SIZE, 0, 0, NULL},
-  {"crop.x", "cx", T_OFFSET, 0, 0, NULL},
-  {"crop.y", "cy", T_OFFSET, 0, 0, NULL},
-  {"cw", NULL, T_SIZE, 0, 0, NULL},
-  {"cx", NULL, T_OFFSET, 0, 0, NULL},
-  {"cy", NULL, T_OFFSET, 0, 0, NULL},
-  {"dl", NULL, T_FLAG, 0, 0, NULL},
-  {"exposure", NULL, T_RANGE, -100, 100, NULL},
-  {"flip", NULL, T_FLAG, 0, 0, NULL},
-  {"flop", NULL, T_FLAG, 0, 0, NULL},
-  {"format", NULL, T_ENUM, 0, 0, FORMATS},
-  {"frame.color", NULL, T_COLOR, 0, 0, NULL},
-  {"frame.rim.color", NULL, T_COLOR, 0, 0, NULL},
-  {"frame.rim.width", NULL, T_SIZE, 0, 0, NULL},
-  {"frame.style", NULL, T_TEXT, 0, 0, NULL},
-  {"frame.width", NULL, T_SIZE, 0, 0, NULL},
-  {"gif.lossy", NULL, T_RANGE, 0, 100, NULL},
-  {"grayscale", NULL, T_FLAG, 0, 0, NULL},
-  {"h", NULL, T_SIZE, 0, 0, NULL},
-  {"highlights", NULL, T_RANGE, -100, 100, NULL},
-  {"histogram", NULL, T_ENUM, 0, 0, HISTOGRAMS},
-  {"hue", NULL, T_RANGE, -100, 100, NULL},
-  {"lightness", NULL, T_RANGE, -100, 100, NULL},
-  {"opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"page", NULL, T_RANGE, 1, 100000, NULL},
-  {"png.compression", NULL, T_RANGE, 1, 10, NULL},
-  {"png.optimize", NULL, T_FLAG, 0, 0, NULL},
-  {"profile", NULL, T_TEXT, 0, 0, NULL},
-  {"q", NULL, T_RANGE, 0, 100, NULL},
-  {"quality", "q", T_RANGE, 0, 100, NULL},
-  {"rotate", NULL, T_RANGE, -180, 180, NULL},
-  {"s", NULL, T_SIZE, 0, 0, NULL},
-  {"saturation", NULL, T_RANGE, -100, 100, NULL},
-  {"scale.height", "h", T_SIZE, 0, 0, NULL},
-  {"scale.option", NULL, T_ENUM, 0, 0, SCALE_OPTIONS},
-  {"scale.width", "w", T_SIZE, 0, 0, NULL},
-  {"shadows", NULL, T_RANGE, -100, 100, NULL},
-  {"sharpen", NULL, T_RANGE, 0, 100, NULL},
-  {"subsampling", NULL, T_ENUM, 0, 0, SUBSAMPLINGS},
-  {"text", NULL, T_TEXT, 0, 0, NULL},
-  {"text.align", NULL, T_ENUM, 0, 0, ALIGNS},
-  {"text.background.color", NULL, T_COLOR, 0, 0, NULL},
-  {"text.background.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"text.color", NULL, T_COLOR, 0, 0, NULL},
-  {"text.font.family", NULL, T_TEXT, 0, 0, NULL},
-  {"text.font.size", NULL, T_SIZE, 0, 0, NULL},
-  {"text.font.style", NULL, T_ENUM, 0, 0, FONT_STYLES},
-  {"text.font.weight", NULL, T_RANGE, 100, 900, NULL},
-  {"text.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"text.outline.blur", NULL, T_SIZE, 0, 0, NULL},
-  {"text.outline.color", NULL, T_COLOR, 0, 0, NULL},
-  {"text.outline.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"text.outline.width", NULL, T_SIZE, 0, 0, NULL},
-  {"text.position", NULL, T_ENUM, 0, 0, POSITIONS},
-  {"text.position.gravity", NULL, T_ENUM, 0, 0, POSITIONS},
-  {"text.position.x", NULL, T_OFFSET, 0, 0, NULL},
-  {"text.position.y", NULL, T_OFFSET, 0, 0, NULL},
-  {"text.size", NULL, T_SIZE, 0, 0, NULL},
-  {"text.text64", NULL, T_TEXT, 0, 0, NULL},
-  {"thumbnail", NULL, T_SIZE, 0, 0, NULL},
-  {"vignette.color", NULL, T_COLOR, 0, 0, NULL},
-  {"vignette.value", NULL, T_RANGE, 0, 100, NULL},
-  {"w", NULL, T_SIZE, 0, 0, NULL},
-  {"watermark", NULL, T_PATH, 0, 0, NULL},
-  {"watermark.canvas.color", NULL, T_COLOR, 0, 0, NULL},
-  {"watermark.image", NULL, T_PATH, 0, 0, NULL},
-  {"watermark.opacity", NULL, T_RANGE, 0, 100, NULL},
-  {"watermark.position", NULL, T_ENUM, 0, 0, WM_POSITIONS},
-  {"watermark.position.gravity", NULL, T_ENUM, 0, 0, POSITIONS},
-  {"watermark.position.x", NULL, T_OFFSET, 0, 0, NULL},
-  {"watermark.position.y", NULL, T_OFFSET, 0, 0, NULL},
-  {"watermark.scale.height", NULL, T_SIZE, 0, 0, NULL},
-  {"watermark.scale.option", NULL, T_ENUM, 0, 0, WM_SCALE_OPTIONS},
-  {"watermark.scale.width", NULL, T_SIZE, 0, 0, NULL},
-  {"webp-fallback", NULL, T_ENUM, 0, 0, FORMATS},
+  {"blur", 4, NULL, T_RANGE, 0, 100, NULL},
+  {"brightness", 10, NULL, T_RANGE, -100, 100, NULL},
+  {"canvas.aspectratio", 18, NULL, T_RATIO, 0, 0, NULL},
+  {"canvas.border.color", 19, NULL, T_COLOR, 0, 0, NULL},
+  {"canvas.border.height", 20, NULL, T_SIZE, 0, 0, NULL},
+  {"canvas.border.opacity", 21, NULL, T_RANGE, 0, 100, NULL},
+  {"canvas.border.width", 19, NULL, T_SIZE, 0, 0, NULL},
+  {"canvas.color", 12, NULL, T_COLOR, 0, 0, NULL},
+  {"canvas.height", 13, NULL, T_SIZE, 0, 0, NULL},
+  {"canvas.opacity", 14, NULL, T_RANGE, 0, 100, NULL},
+  {"canvas.position", 15, NULL, T_ENUM, 0, 0, POSITIONS},
+  {"canvas.width", 12, NULL, T_SIZE, 0, 0, NULL},
+  {"ch", 2, NULL, T_SIZE, 0, 0, NULL},
+  {"clippath", 8, NULL, T_TEXT, 0, 0, NULL},
+  {"colorize.color", 14, NULL, T_COLOR, 0, 0, NULL},
+  {"colorize.opacity", 16, NULL, T_RANGE, 0, 100, NULL},
+  {"colorlevel.black", 16, NULL, T_RANGE, 0, 254, NULL},
+  {"colorlevel.white", 16, NULL, T_RANGE, 1, 255, NULL},
+  {"colortone", 9, NULL, T_TEXT, 0, 0, NULL},
+  {"colortone.color", 15, NULL, T_COLOR, 0, 0, NULL},
+  {"colortone.level", 15, NULL, T_RANGE, 0, 100, NULL},
+  {"colortone.mode", 14, NULL, T_ENUM, 0, 0, TONE_MODES},
+  {"contrast", 8, NULL, T_RANGE, -100, 100, NULL},
+  {"crop.aspectratio", 16, NULL, T_RATIO, 0, 0, NULL},
+  {"crop.confidence", 15, NULL, T_RANGE, 0, 1, NULL},
+  {"crop.dev", 8, NULL, T_FLAG, 0, 0, NULL},
+  {"crop.height", 11, "ch", T_SIZE, 0, 0, NULL},
+  {"crop.pad.height", 15, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.pad.width", 14, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.pad.x", 10, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.pad.y", 10, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.scale.height", 17, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.scale.width", 16, NULL, T_SIZE, 0, 0, NULL},
+  {"crop.type", 9, NULL, T_ENUM, 0, 0, CROP_TYPES},
+  {"crop.width", 10, "cw", T_SIZE, 0, 0, NULL},
+  {"crop.x", 6, "cx", T_OFFSET, 0, 0, NULL},
+  {"crop.y", 6, "cy", T_OFFSET, 0, 0, NULL},
+  {"cw", 2, NULL, T_SIZE, 0, 0, NULL},
+  {"cx", 2, NULL, T_OFFSET, 0, 0, NULL},
+  {"cy", 2, NULL, T_OFFSET, 0, 0, NULL},
+  {"dl", 2, NULL, T_FLAG, 0, 0, NULL},
+  {"exposure", 8, NULL, T_RANGE, -100, 100, NULL},
+  {"flip", 4, NULL, T_FLAG, 0, 0, NULL},
+  {"flop", 4, NULL, T_FLAG, 0, 0, NULL},
+  {"format", 6, NULL, T_ENUM, 0, 0, FORMATS},
+  {"frame.color", 11, NULL, T_COLOR, 0, 0, NULL},
+  {"frame.rim.color", 15, NULL, T_COLOR, 0, 0, NULL},
+  {"frame.rim.width", 15, NULL, T_SIZE, 0, 0, NULL},
+  {"frame.style", 11, NULL, T_TEXT, 0, 0, NULL},
+  {"frame.width", 11, NULL, T_SIZE, 0, 0, NULL},
+  {"gif.lossy", 9, NULL, T_RANGE, 0, 100, NULL},
+  {"grayscale", 9, NULL, T_FLAG, 0, 0, NULL},
+  {"h", 1, NULL, T_SIZE, 0, 0, NULL},
+  {"highlights", 10, NULL, T_RANGE, -100, 100, NULL},
+  {"histogram", 9, NULL, T_ENUM, 0, 0, HISTOGRAMS},
+  {"hue", 3, NULL, T_RANGE, -100, 100, NULL},
+  {"lightness", 9, NULL, T_RANGE, -100, 100, NULL},
+  {"opacity", 7, NULL, T_RANGE, 0, 100, NULL},
+  {"page", 4, NULL, T_RANGE, 1, 100000, NULL},
+  {"png.compression", 15, NULL, T_RANGE, 1, 10, NULL},
+  {"png.optimize", 12, NULL, T_FLAG, 0, 0, NULL},
+  {"profile", 7, NULL, T_TEXT, 0, 0, NULL},
+  {"q", 1, NULL, T_RANGE, 0, 100, NULL},
+  {"quality", 7, "q", T_RANGE, 0, 100, NULL},
+  {"rotate", 6, NULL, T_RANGE, -180, 180, NULL},
+  {"s", 1, NULL, T_SIZE, 0, 0, NULL},
+  {"saturation", 10, NULL, T_RANGE, -100, 100, NULL},
+  {"scale.height", 12, "h", T_SIZE, 0, 0, NULL},
+  {"scale.option", 12, NULL, T_ENUM, 0, 0, SCALE_OPTIONS},
+  {"scale.width", 11, "w", T_SIZE, 0, 0, NULL},
+  {"shadows", 7, NULL, T_RANGE, -100, 100, NULL},
+  {"sharpen", 7, NULL, T_RANGE, 0, 100, NULL},
+  {"subsampling", 11, NULL, T_ENUM, 0, 0, SUBSAMPLINGS},
+  {"text", 4, NULL, T_TEXT, 0, 0, NULL},
+  {"text.align", 10, NULL, T_ENUM, 0, 0, ALIGNS},
+  {"text.background.color", 21, NULL, T_COLOR, 0, 0, NULL},
+  {"text.background.opacity", 23, NULL, T_RANGE, 0, 100, NULL},
+  {"text.color", 10, NULL, T_COLOR, 0, 0, NULL},
+  {"text.font.family", 16, NULL, T_TEXT, 0, 0, NULL},
+  {"text.font.size", 14, NULL, T_SIZE, 0, 0, NULL},
+  {"text.font.style", 15, NULL, T_ENUM, 0, 0, FONT_STYLES},
+  {"text.font.weight", 16, NULL, T_RANGE, 100, 900, NULL},
+  {"text.opacity", 12, NULL, T_RANGE, 0, 100, NULL},
+  {"text.outline.blur", 17, NULL, T_SIZE, 0, 0, NULL},
+  {"text.outline.color", 18, NULL, T_COLOR, 0, 0, NULL},
+  {"text.outline.opacity", 20, NULL, T_RANGE, 0, 100, NULL},
+  {"text.outline.width", 18, NULL, T_SIZE, 0, 0, NULL},
+  {"text.position", 13, NULL, T_ENUM, 0, 0, POSITIONS},
+  {"text.position.gravity", 21, NULL, T_ENUM, 0, 0, POSITIONS},
+  {"text.position.x", 15, NULL, T_OFFSET, 0, 0, NULL},
+  {"text.position.y", 15, NULL, T_OFFSET, 0, 0, NULL},
+  {"text.size", 9, NULL, T_SIZE, 0, 0, NULL},
+  {"text.text64", 11, NULL, T_TEXT, 0, 0, NULL},
+  {"thumbnail", 9, NULL, T_SIZE, 0, 0, NULL},
+  {"vignette.color", 14, NULL, T_COLOR, 0, 0, NULL},
+  {"vignette.value", 14, NULL, T_RANGE, 0, 100, NULL},
+  {"w", 1, NULL, T_SIZE, 0, 0, NULL},
+  {"watermark", 9, NULL, T_PATH, 0, 0, NULL},
+  {"watermark.canvas.color", 22, NULL, T_COLOR, 0, 0, NULL},
+  {"watermark.image", 15, NULL, T_PATH, 0, 0, NULL},
+  {"watermark.opacity", 17, NULL, T_RANGE, 0, 100, NULL},
+  {"watermark.position", 18, NULL, T_ENUM, 0, 0, WM_POSITIONS},
+  {"watermark.position.gravity", 26, NULL, T_ENUM, 0, 0, POSITIONS},
+  {"watermark.position.x", 20, NULL, T_OFFSET, 0, 0, NULL},
+  {"watermark.position.y", 20, NULL, T_OFFSET, 0, 0, NULL},
+  {"watermark.scale.height", 22, NULL, T_SIZE, 0, 0, NULL},
+  {"watermark.scale.option", 22, NULL, T_ENUM, 0, 0, WM_SCALE_OPTIONS},
+  {"watermark.scale.width", 21, NULL, T_SIZE, 0, 0, NULL},
+  {"webp-fallback", 13, NULL, T_ENUM, 0, 0, FORMATS},
 };
 
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -177,15 +178,21 @@ const char *mc_imgurl_option_name(size_t i) {
   return i < N_OPTIONS ? OPTIONS[i].name : NULL;
 }
 
+/* Bytewise order of a[0..al) and b[0..bl) (names are short: a plain loop). */
+static int name_cmp(const char *a, size_t al, const char *b, size_t bl) {
+  size_t i, n = al < bl ? al : bl;
+  for (i = 0; i < n; i++) {
+    if (a[i] != b[i]) return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+  }
+  return al < bl ? -1 : (al > bl ? 1 : 0);
+}
+
 /* Binary search of the table for name[0..len). */
 static const opt_def *find_option(const char *name, size_t len) {
   size_t lo = 0, hi = N_OPTIONS;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    const char *m = OPTIONS[mid].name;
-    size_t mlen = strlen(m);
-    int c = memcmp(name, m, len < mlen ? len : mlen);
-    if (c == 0) c = len < mlen ? -1 : (len > mlen ? 1 : 0);
+    int c = name_cmp(name, len, OPTIONS[mid].name, OPTIONS[mid].len);
     if (c == 0) return &OPTIONS[mid];
     if (c < 0) hi = mid;
     else lo = mid + 1;
@@ -242,10 +249,26 @@ int mc_imgurl_utf8_ok(const char *s, size_t len) {
   return 1;
 }
 
+/* Decimal digits of an integer |v| < 1e15 (the common case: no printf). */
+static size_t format_integer(double v, char *buf) {
+  char tmp[24];
+  size_t n = 0, i = 0;
+  unsigned long long u = (unsigned long long)(v < 0 ? -v : v);
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) buf[i++] = '-';
+  while (n) buf[i++] = tmp[--n];
+  buf[i] = '\0';
+  return i;
+}
+
 /* The shortest text that reads back as v; integers without a fraction; -0 -> 0. */
 static size_t format_number(double v, char *buf, size_t cap) {
   int n;
   if (v == 0) v = 0.0;
+  if (fabs(v) < 1e15 && v == floor(v) && cap >= 24) return format_integer(v, buf);
   if (fabs(v) < 1e15 && v == floor(v)) n = snprintf(buf, cap, "%.0f", v);
   else {
     n = snprintf(buf, cap, "%.15g", v);
@@ -487,14 +510,22 @@ static int take_value(mc_imgopt *o, const opt_def *d, unsigned flags, char *err,
 
 /* ---- options ----------------------------------------------------------------- */
 
-/* qsort order: wire names, bytewise. */
-static int by_name(const void *a, const void *b) {
-  size_t xl, yl;
-  const char *x = mc_imgurl_opt_name((const mc_imgopt *)a, &xl);
-  const char *y = mc_imgurl_opt_name((const mc_imgopt *)b, &yl);
-  int c = memcmp(x, y, xl < yl ? xl : yl);
-  if (c) return c;
-  return xl < yl ? -1 : (xl > yl ? 1 : 0);
+/* Order of two options: wire names, bytewise. */
+static int by_name(const mc_imgopt *a, const mc_imgopt *b) {
+  return name_cmp(a->name ? a->name : a->given, a->namelen, b->name ? b->name : b->given, b->namelen);
+}
+
+/* Insertion sort by wire name: n is small (a URL's options), and stable. */
+static void sort_options(mc_imgopt *opts, size_t n) {
+  size_t i, j;
+  for (i = 1; i < n; i++) {
+    if (by_name(&opts[i - 1], &opts[i]) <= 0) continue;
+    {
+      mc_imgopt t = opts[i];
+      for (j = i; j > 0 && by_name(&opts[j - 1], &t) > 0; j--) opts[j] = opts[j - 1];
+      opts[j] = t;
+    }
+  }
 }
 
 const char *mc_imgurl_opt_name(const mc_imgopt *o, size_t *len) {
@@ -520,7 +551,7 @@ int mc_imgurl_normalize(mc_imgopt *opts, size_t *n, unsigned flags, char *err, s
     d = find_option(o->given, o->givenlen);
     if (d) {
       o->name = d->wire ? d->wire : d->name;
-      o->namelen = strlen(o->name);
+      o->namelen = d->wire ? strlen(d->wire) : d->len;
       r = take_value(o, d, flags, err, errcap);
     } else if (flags & MC_IMGURL_STRICT) {
       return fail(err, errcap, "unknown option '%s' (strict = false passes options Sirv added later through)",
@@ -537,7 +568,7 @@ int mc_imgurl_normalize(mc_imgopt *opts, size_t *n, unsigned flags, char *err, s
     }
   }
   *n = kept;
-  if (kept > 1) qsort(opts, kept, sizeof *opts, by_name);
+  sort_options(opts, kept);
   for (i = 1; i < kept; i++) {
     if (by_name(&opts[i - 1], &opts[i]) == 0) {
       size_t len;

@@ -1,11 +1,14 @@
 /* mc_url.c — percent-encoding and decoding. */
 #include "mc_url.h"
 
+#include <stdint.h>
 #include <string.h>
 
+/* A-Z a-z 0-9 - . _ ~ as a 256-bit set (bit c of word c / 32). */
+static const uint32_t UNRESERVED[8] = {0, 0x03FF6000u, 0x87FFFFFEu, 0x47FFFFFEu, 0, 0, 0, 0};
+
 static int is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (UNRESERVED[c >> 5] >> (c & 31)) & 1u;
 }
 
 size_t mc_url_escape(const char *s, size_t len, char *out, size_t outcap) {
