@@ -17,6 +17,7 @@
 #include "mc_lua.h"
 #include "mc_imgurl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -251,6 +252,17 @@ static int l_sirv_signed_url(lua_State *L) {
   return 2;
 }
 
+/* A number, as an integer when it is a whole one (Lua 5.4 prints 640, not 640.0). */
+static void push_number(lua_State *L, double v) {
+#if LUA_VERSION_NUM >= 503
+  if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+    lua_pushinteger(L, (lua_Integer)v);
+    return;
+  }
+#endif
+  lua_pushnumber(L, (lua_Number)v);
+}
+
 static int l_sirv_url_params(lua_State *L) {
   mc_imgopt opts[MC_IMGURL_MAX_OPTS];
   unsigned flags = flags_at(L, 2, 0);
@@ -265,7 +277,7 @@ static int l_sirv_url_params(lua_State *L) {
     const char *name = mc_imgurl_opt_name(&opts[i], &nl);
     const char *text = mc_imgurl_opt_text(&opts[i], &tl);
     lua_pushlstring(L, name, nl);
-    if (opts[i].wire == MC_IMGV_NUMBER) lua_pushnumber(L, (lua_Number)opts[i].num);
+    if (opts[i].wire == MC_IMGV_NUMBER) push_number(L, opts[i].num);
     else if (opts[i].wire == MC_IMGV_BOOL) lua_pushboolean(L, opts[i].boolean);
     else lua_pushlstring(L, text, tl);
     lua_rawset(L, -3);
