@@ -213,11 +213,17 @@ static int l_sirv_signed_url(lua_State *L) {
   const char *base = luaL_checklstring(L, 1, &bl);
   const char *path = luaL_checklstring(L, 2, &pl);
   const char *key = luaL_checklstring(L, 5, &kl);
-  long long iat = (long long)luaL_checknumber(L, 6), exp = (long long)luaL_checknumber(L, 7);
+  lua_Number niat = luaL_checknumber(L, 6), nexp = luaL_checknumber(L, 7);
+  long long iat, exp;
   const char *aud = luaL_optlstring(L, 8, NULL, &al);
   unsigned flags = flags_at(L, 9, 10);
   mc_imgopt opts[MC_IMGURL_MAX_OPTS];
   char tokbuf[1024], err[256], *tok = tokbuf, *head;
+  /* times outside +-2^53 s cannot be cast exactly (and are no real expiry) */
+  if (!(fabs(niat) < 9007199254740992.0) || !(fabs(nexp) < 9007199254740992.0))
+    return push_fail(L, "", "iat and exp must be epoch seconds (expires_in is too large)");
+  iat = (long long)niat;
+  exp = (long long)nexp;
   long tl, dup;
   walk w;
   w.opts = opts;

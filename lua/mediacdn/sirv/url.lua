@@ -166,7 +166,7 @@ function M.srcset(base, path, options, spec)
       if type(w) ~= "number" or w <= 0 or w ~= floor(w) then
         raise("srcset", ("widths[%d] must be a positive integer"):format(i))
       end
-      out[i] = M.build(base, path, with(options, "w", w)) .. " " .. w .. "w"
+      out[i] = M.build(base, path, with(options, "w", w)) .. (" %dw"):format(w)
     end
   elseif type(spec.dpr) == "table" then
     local w, h = options and rawget(options, "w"), options and rawget(options, "h")
