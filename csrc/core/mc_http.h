@@ -5,7 +5,8 @@
 ** that is either bytes in memory or a range of a file on disk (streamed, never
 ** read whole). A response is what came back: status, headers (names folded to
 ** lower case, repeated ones joined with ", "), and a body kept in memory or
-** streamed to a file. Nothing here performs I/O.
+** streamed to a file. Nothing here performs I/O; the HTTP/1.1 rules that fill
+** and check these (header lines, framing, validation) are in mc_http1.h.
 */
 #ifndef MC_HTTP_H
 #define MC_HTTP_H
@@ -28,8 +29,19 @@ typedef struct mc_headers {
 typedef enum mc_body_kind {
   MC_BODY_NONE = 0,
   MC_BODY_MEMORY,   /* data/len */
-  MC_BODY_FILE      /* path + offset + length: streamed from disk */
+  MC_BODY_FILE,     /* path + offset + length: streamed from disk */
+  MC_BODY_PARTS     /* parts/nparts: bytes and file ranges sent in order (multipart) */
 } mc_body_kind;
+
+/* One piece of an MC_BODY_PARTS body: bytes (data != NULL) or a file range
+** [offset, offset + length) of path, streamed from disk. length is exact. */
+typedef struct mc_body_part {
+  const char *data;      /* borrowed */
+  size_t len;
+  const char *path;      /* borrowed */
+  int64_t offset;
+  int64_t length;
+} mc_body_part;
 
 typedef struct mc_body {
   mc_body_kind kind;
@@ -38,7 +50,12 @@ typedef struct mc_body {
   const char *path;      /* MC_BODY_FILE: borrowed */
   int64_t offset;
   int64_t length;        /* -1: to the end of the file */
+  const mc_body_part *parts; /* MC_BODY_PARTS: borrowed */
+  size_t nparts;
 } mc_body;
+
+/* The byte count of an MC_BODY_PARTS body (the sum of its parts). */
+int64_t mc_body_parts_length(const mc_body *b);
 
 typedef struct mc_request {
   const char *method;    /* "GET", "POST", "DELETE", "HEAD", "PATCH", ... */
@@ -51,7 +68,7 @@ typedef struct mc_request {
   long low_speed_time_s; /* stall detection: abort when below low_speed_limit */
   long low_speed_limit;  /* bytes per second */
   const char *cainfo;    /* optional CA bundle; verification is always on */
-  size_t max_body;       /* in-memory response body cap; 0 = default (256 MiB) */
+  size_t max_body;       /* in-memory response body cap; 0 = MC_DEFAULT_MAX_BODY */
 } mc_request;
 
 typedef struct mc_response {
@@ -59,6 +76,7 @@ typedef struct mc_response {
   mc_headers headers;    /* lower-case names, repeats joined by ", " */
   char *body;            /* NUL-terminated in-memory body, or NULL when sunk */
   size_t body_len;
+  size_t body_cap;       /* allocated bytes of body */
   int64_t bytes_received;
   double elapsed;        /* seconds, whole transfer */
 } mc_response;
@@ -85,21 +103,24 @@ int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
                    const char *value, size_t value_len);
 /* Case-insensitive lookup; NULL when absent. */
 const char *mc_headers_get(const mc_headers *h, const char *name);
-/*
-** Feed one raw response header line ("Name: value\r\n") as a transport
-** received it: folds the name to lower case, trims the value, and joins a
-** repeated header onto the earlier value with ", ". Status lines and blank
-** lines are ignored (a status line resets the list: a new response follows,
-** e.g. after "100 Continue" or a redirect). Returns 0 or -1 on OOM.
-*/
-int mc_headers_feed_line(mc_headers *h, const char *line, size_t len);
-/* Parse "HTTP/1.1 204 " (reason may be empty). Returns status or -1. */
-long mc_parse_status_line(const char *line, size_t len);
+/* Index of a header by case-insensitive name (length nlen), or -1. */
+long mc_headers_find(const mc_headers *h, const char *name, size_t nlen);
+/* Append ", " + value (or just value when sep is 0) to header i. 0 or -1 (OOM). */
+int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_t len);
 
 void mc_request_init(mc_request *r);
 void mc_request_free(mc_request *r);
 void mc_response_init(mc_response *r);
 void mc_response_free(mc_response *r);
+/*
+** Append n bytes to the in-memory body (kept NUL-terminated, grown by
+** doubling). Returns 0; 1 when the body would pass max bytes (nothing is
+** appended); -1 when out of memory.
+*/
+int mc_response_append(mc_response *r, const char *data, size_t n, size_t max);
+/* Allocate room for an announced body of n bytes up front (at most 64 MiB;
+** past that the body grows as it arrives). A failed allocation is ignored. */
+void mc_response_reserve(mc_response *r, size_t n);
 
 void mc_transport_error_set(mc_transport_error *e, mc_transport_kind kind,
                             int code, const char *fmt, ...);
