@@ -108,4 +108,20 @@ describe("SpareVideos client in nginx handlers (against the sandbox)", function(
     assert.are.equal(404, (r:request{ path = "/sv/nope" }))
     assert.are.equal(400, (r:request{ path = "/sv/convert", method = "POST" }))
   end)
+
+  it("runs the SpareVideos location of examples/openresty/nginx.conf as shipped", function()
+    local ex = rig.start_example{ pass_env = {
+      SPAREVIDEOS_BASE_URL = sb.url .. "/api/v1",
+      SPAREVIDEOS_PUBLIC_KEY = "sandbox-public-key",
+      SPAREVIDEOS_PRIVATE_KEY = "sandbox-private-key",
+    } }
+    local ok, err = pcall(function()
+      local status, slot, raw = ex:json{ path = "/sv/slot" }
+      assert.are.equal(200, status, raw)
+      assert.matches("/fileservers/upload%?ref=", slot.upload_url)
+      assert.matches("/fileservers/upload/progress%?ref=", slot.progress_url)
+    end)
+    ex:stop()
+    assert(ok, err)
+  end)
 end)
