@@ -31,7 +31,8 @@ end
 
 local cmd = arg[1]
 if cmd == "store" then
-  local code = assert(sv:upload(assert(arg[2], "store <file or URL>")))
+  local source = arg[2] or error("usage: store <file or URL>")
+  local code = assert(sv:upload(source))
   local list = saved()
   list[#list + 1] = { code = code, state = "stored" }
   save(list)                                      -- the code is safe before anything is billed
@@ -63,7 +64,8 @@ elseif cmd == "convert" then
 elseif cmd == "list" then
   for f in sv:files() do print(f.code) end        -- every page, each signed afresh
 elseif cmd == "delete" then
-  assert(sv:delete{ assert(arg[2], "delete <code>") })
+  local code = arg[2] or error("usage: delete <code>")
+  assert(sv:delete{ code })
   print("deleted " .. arg[2])
 else
   io.stderr:write("usage: sparevideos_two_step.lua store <file|URL> | convert | list | delete <code>\n")
