@@ -16,7 +16,9 @@
 
 static int passed, failed;
 
-void test_hardening(int *passed, int *failed); /* test_hardening.c */
+void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
+void test_sparevideos(int *passed_out, int *failed_out); /* test_sparevideos.c */
+void test_hardening(int *passed_out, int *failed_out); /* test_hardening.c */
 
 #define CHECK(cond)                                                     \
   do {                                                                  \
@@ -359,6 +361,8 @@ int main(void) {
   test_limit_hit();
   test_rate_decide();
   test_admit();
+  test_imgurl(&passed, &failed);
+  test_sparevideos(&passed, &failed);
   test_hardening(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
