@@ -24,5 +24,8 @@ files["examples/openresty"] = { globals = { "ngx" }, read_globals = { "ndk" } }
 files["spec"] = { std = "+busted", max_line_length = 160 }
 files["spec/fixtures"] = { std = "max", globals = { "ngx" }, read_globals = { "ndk" } }
 
+-- signed-token test vectors, one token a line
+files["spec/sparevideos_unit_spec.lua"] = { max_line_length = false }
+
 -- generated from the endpoint reference by tools/ (data, one entry a line)
 files["lua/mediacdn/sirv/endpoints.lua"] = { max_line_length = false }
