@@ -1,10 +1,13 @@
 /*
-** fuzz_url.c — libFuzzer target for mc_url_escape (RFC 3986 percent-encoding
-** of query values and paths). Input: byte 0 picks a short output capacity,
-** the rest is the string. Invariants: the size query and the real encoding
-** agree; the output holds only unreserved characters and %XX (upper-case
-** hex) and decodes back to the input; a too-small buffer is never overrun and
-** always NUL-terminated.
+** fuzz_url.c — libFuzzer target for mc_url (RFC 3986 percent-encoding of
+** query values and paths: mc_url_escape, mc_url_escape_keep with "/" kept,
+** and mc_url_unescape). Input: byte 0 picks a short output capacity, the rest
+** is the string. Invariants: the size query and the real encoding agree; the
+** output holds only unreserved characters and %XX (upper-case hex) and
+** decodes back to the input (by hand and by mc_url_unescape); with "/" kept
+** the output holds the input's slashes and nothing else unescaped; a
+** too-small buffer is never overrun and always NUL-terminated; unescaping
+** arbitrary text fails or stays within its input's length.
 */
 #include "fuzz_util.h"
 #include "mc_url.h"
@@ -59,6 +62,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     n = mc_url_escape(in, size - 1, out, small);
     FUZZ_REQUIRE(n == need && memchr(out, '\0', small) != NULL);
     free(out);
+  }
+  /* mc_url_unescape undoes it */
+  out = malloc(need + 1);
+  FUZZ_REQUIRE(out != NULL);
+  mc_url_escape(in, size - 1, out, need + 1);
+  FUZZ_REQUIRE(mc_url_unescape(out, need, back) == (long)(size - 1) && memcmp(back, in, size - 1) == 0);
+  free(out);
+  /* slashes kept (a path) */
+  need = mc_url_escape_keep(in, size - 1, "/", NULL, 0);
+  out = malloc(need + 1);
+  FUZZ_REQUIRE(out != NULL);
+  n = mc_url_escape_keep(in, size - 1, "/", out, need + 1);
+  FUZZ_REQUIRE(n == need && out[n] == '\0');
+  for (i = 0; i < n; i++) FUZZ_REQUIRE(unreserved(out[i]) || out[i] == '/' || out[i] == '%');
+  FUZZ_REQUIRE(mc_url_unescape(out, n, back) == (long)(size - 1) && memcmp(back, in, size - 1) == 0);
+  free(out);
+  /* arbitrary text */
+  {
+    long m = mc_url_unescape(in, size - 1, back);
+    FUZZ_REQUIRE(m == -1 || (m >= 0 && (size_t)m <= size - 1));
   }
   free(back);
   free(in);
