@@ -100,6 +100,42 @@ describe("hardening: JSON", function()
   end)
 end)
 
+describe("hardening: paths a caller gives", function()
+  local function raises_unsent(fn, pattern)
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response()):push(ok_json("{}"))
+    local ok, err = pcall(fn, c)
+    assert.is_false(ok)
+    assert.matches(pattern, tostring(err))
+    assert.are.equal(0, #fake.requests)            -- raised before anything was sent
+  end
+
+  it("refuses a relative path or a NUL byte in a query path before sending (issue 18)", function()
+    raises_unsent(function(c) return c:stat("rel/path") end, "'filename' must be an absolute path")
+    raises_unsent(function(c) return c:stat("/a\0b") end, "no NUL byte")
+    raises_unsent(function(c) return c:readdir_page("dir") end, "'dirname' must be an absolute path")
+    raises_unsent(function(c) return c:copy("/a.jpg", "b.jpg") end, "'to' must be an absolute path")
+    raises_unsent(function(c) return c:rename("a.jpg", "/b.jpg") end, "'from' must be an absolute path")
+    raises_unsent(function(c) return c:call("getFilesStat", { filename = 7 }) end, "absolute path")
+  end)
+
+  it("refuses a NUL byte or a relative path in a body path before sending", function()
+    raises_unsent(function(c) return c:call("postFilesJwt", { filename = "/a\0.jpg", key = "k", expiresIn = 60 }) end,
+      "must not hold a NUL byte")
+    raises_unsent(function(c) return c:call("postFilesJwt", { filename = "a.jpg", key = "k", expiresIn = 60 }) end,
+      "must be an absolute path")
+  end)
+
+  it("still sends absolute paths and dates named from/to", function()
+    local fake = fake_mod.new()
+    local c = client(fake)
+    fake:push(token_response()):push(ok_json('{"size":1}')):push(ok_json("[]"))
+    assert.are.equal(1, c:stat("/dir name/\195\188.jpg").size)
+    assert.is_table(c:call("getStatsHttp", { from = "2024-01-01", to = "2024-01-02" }))
+  end)
+end)
+
 describe("hardening: absurd caller numbers", function()
   it("refuses retry attempts beyond any use, naming the option", function()
     for _, n in ipairs({ 1e300, math.huge, 2 ^ 40 }) do

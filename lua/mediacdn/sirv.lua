@@ -177,6 +177,18 @@ function Sirv:__tostring()
   return ("mediacdn.Sirv(%s)"):format(self.base_url)
 end
 
+-- Query parameters that name a file or folder: absolute, no NUL byte (the
+-- same rule the body schema applies to paths). from/to are paths only for
+-- copy and rename (elsewhere they are dates).
+local PATH_QUERY = { filename = true, dirname = true }
+local PATH_QUERY_OPS = { postFilesCopy = { from = true, to = true }, postFilesRename = { from = true, to = true } }
+
+-- Whether query parameter q of endpoint ep is a path.
+local function is_path_query(ep, q)
+  local ops = PATH_QUERY_OPS[ep.name]
+  return PATH_QUERY[q] or (ops ~= nil and ops[q] == true)
+end
+
 -- Build the query string of an endpoint from params (raises on misuse).
 local function build_query(ep, params)
   local parts = {}
@@ -192,6 +204,10 @@ local function build_query(ep, params)
         error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
+      if is_path_query(ep, q.name) and (tv ~= "string" or v:sub(1, 1) ~= "/" or v:find("\0", 1, true)) then
+        error(("sirv:call('%s'): parameter '%s' must be an absolute path starting with '/' and holding "
+          .. "no NUL byte"):format(ep.name, q.name), 4)
+      end
       parts[#parts + 1] = q.name .. "=" .. url_escape(tostring(v))
     end
   end
