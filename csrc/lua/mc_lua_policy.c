@@ -166,32 +166,35 @@ static void push_budget(lua_State *L, const mc_budget *b) {
   lua_setfield(L, -2, "reset");
 }
 
+#define RATE_HEADERS_MAX 16
+
 /*
 ** Read the known rate-limit headers (mc_budgets_header_names) of the header
-** table at index t into obs. The values are first pushed onto the stack, so
-** no Lua call (which could raise) happens while the C header list is alive.
-** Returns 1 when any was present, 0 when none, -1 on OOM.
+** table at index t into obs. The header list borrows the names and the Lua
+** strings (kept on the stack until parsed): once per response, no copy and no
+** allocation, so nothing can leak if a Lua call raised. Returns 1 when any
+** was present, 0 when none (-1 was out of memory; no longer possible).
 */
 static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
-  int i, n, base = lua_gettop(L), r = 0;
+  int i, base = lua_gettop(L), r;
+  mc_header items[RATE_HEADERS_MAX];
   mc_headers h;
-  for (n = 0; mc_budgets_header_names[n]; n++) {
-    lua_pushstring(L, mc_budgets_header_names[n]);
+  h.items = items;
+  h.count = 0;
+  h.cap = RATE_HEADERS_MAX;
+  luaL_checkstack(L, RATE_HEADERS_MAX, "rate-limit headers");
+  for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
+    const char *name = mc_budgets_header_names[i];
+    lua_pushlstring(L, name, strlen(name)); /* not lua_pushstring: no API cache strcmp */
     lua_rawget(L, t);
-  }
-  mc_headers_init(&h);
-  for (i = 0; i < n; i++) {
-    size_t vl;
-    const char *v, *name = mc_budgets_header_names[i];
-    if (lua_type(L, base + 1 + i) != LUA_TSTRING) continue;
-    v = lua_tolstring(L, base + 1 + i, &vl);
-    if (mc_headers_add(&h, name, strlen(name), v, vl) < 0) {
-      r = -1;
-      break;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      items[h.count].name = (char *)(uintptr_t)name;              /* borrowed: never freed */
+      items[h.count].value = (char *)(uintptr_t)lua_tostring(L, -1); /* on the stack */
+      h.count++;
     }
   }
-  if (r == 0) r = mc_budgets_parse(&h, obs);
-  mc_headers_free(&h);
+  r = h.count ? mc_budgets_parse(&h, obs) : 0;
+  if (!h.count) memset(obs, 0, sizeof *obs);
   lua_settop(L, base);
   return r;
 }
