@@ -38,6 +38,14 @@ do
 end
 M.now = monotonic
 
+-- the round whose ratio ours/base is the median of rounds {ours=, base=, ...}
+-- (each round measures both sides back to back: a shared machine's drift
+-- between rounds then cancels out)
+function M.median_round(rounds)
+  table.sort(rounds, function(a, b) return a.ours / a.base < b.ours / b.base end)
+  return rounds[math.floor((#rounds + 1) / 2)]
+end
+
 function M.time(fn)
   local t0 = monotonic()
   fn()
