@@ -15,6 +15,8 @@
 
 static int passed, failed;
 
+void mc_test_tus(int *passed, int *failed); /* tests/c/test_tus.c */
+
 #define CHECK(cond)                                                     \
   do {                                                                  \
     if (cond) passed++;                                                 \
@@ -215,6 +217,7 @@ int main(void) {
   test_json();
   test_ratelimit();
   test_retry();
+  mc_test_tus(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
