@@ -753,6 +753,7 @@ void mc_tus_fail(mc_tus *t, const char *kind, const char *message) {
 /* ---- state -------------------------------------------------------------- */
 
 const char *mc_tus_url(const mc_tus *t) { return t->upload_url; }
+const char *mc_tus_path(const mc_tus *t) { return t->path; }
 int64_t mc_tus_offset(const mc_tus *t) { return t->offset; }
 int64_t mc_tus_length(const mc_tus *t) { return t->length; }
 int64_t mc_tus_chunk_size(const mc_tus *t) { return t->chunk; }

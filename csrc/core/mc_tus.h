@@ -157,6 +157,7 @@ void mc_tus_fail(mc_tus *t, const char *kind, const char *message);
 
 /* State */
 const char *mc_tus_url(const mc_tus *t);          /* NULL before creation */
+const char *mc_tus_path(const mc_tus *t);         /* the file (NULL for FINAL) */
 int64_t mc_tus_offset(const mc_tus *t);           /* bytes the server confirmed */
 int64_t mc_tus_length(const mc_tus *t);
 int64_t mc_tus_chunk_size(const mc_tus *t);
