@@ -259,17 +259,23 @@ local function handle_v2(method, uri)
   return send(res, mode)
 end
 
+-- tus-only fault actions, applied by the tus handler itself
+local TUS_ACTIONS = { reset_body = true, lose_upload = true, expired_url = true, corrupt = true }
+
 local function handle_tus(method, uri)
   counters.hit(method, tus.stats_key(uri))
   sleep_ms(config.latency_ms)
   local rule = faults.match(method, uri)
-  local mode
-  if rule then
+  local mode, tus_rule
+  if rule and TUS_ACTIONS[rule.action] then
+    tus_rule = rule
+  elseif rule then
     local res
     res, mode = apply_fault(rule, nil)
     if res then return http.send(res) end
   end
-  local res = tus.handle(method, uri)
+  local res = tus.handle(method, uri, tus_rule)
+  if res == "drop" then return ngx.exit(444) end -- reset_body: close without an answer
   return http.send(res, mode)
 end
 
