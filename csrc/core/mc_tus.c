@@ -264,6 +264,9 @@ static int64_t chunk_len(const mc_tus *t) {
 }
 
 static void set_body(mc_tus *t, int64_t n) {
+  /* whatever happens to this request, the server may hold these bytes (a
+  ** transport may even replay it on a fresh connection before answering) */
+  if (t->high_water >= 0 && t->offset + n > t->high_water) t->high_water = t->offset + n;
   t->req.body_path = t->path;
   t->req.body_offset = t->base + t->offset;
   t->req.body_length = n;

@@ -23,6 +23,7 @@
 **   core.file_digest(path, offset, length, "sha1"|"sha256") -> hex, size | nil, reason, message
 **   core.file_size(path) -> size | nil, reason, message   (regular files only)
 **   core.file_lock(path) -> FileLock | nil, "busy"|message   (flock, never waits)
+**   core.mkdirs(path [, mode=0700]) -> true | nil, message   (mkdir -p)
 **     lock:close()  (also __gc, __close; idempotent)
 ** reason: "missing" | "not_regular" | "changed" | "io".
 */
@@ -35,6 +36,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TUS_MT "mediacdn.TusUpload"
@@ -512,6 +514,29 @@ static int l_file_lock(lua_State *L) {
   return 1;
 }
 
+/* mkdir -p path: every missing component is created with mode. */
+static int l_mkdirs(lua_State *L) {
+  size_t len, i;
+  const char *path = luaL_checklstring(L, 1, &len);
+  mode_t mode = (mode_t)luaL_optinteger(L, 2, 0700);
+  char *p = (char *)lua_newuserdata(L, len + 1); /* scratch, collected */
+  memcpy(p, path, len + 1);
+  for (i = 1; i <= len; i++) {
+    if (p[i] == '/' || p[i] == '\0') {
+      char c = p[i];
+      p[i] = '\0';
+      if (mkdir(p, mode) != 0 && errno != EEXIST) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", p, strerror(errno));
+        return 2;
+      }
+      p[i] = c;
+    }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_lock_close(lua_State *L) {
   llock *k = (llock *)luaL_checkudata(L, 1, LOCK_MT);
   if (k->fd >= 0) {
@@ -546,6 +571,7 @@ void mc_lua_register_tus(lua_State *L) {
     {"file_digest", l_file_digest},
     {"file_size", l_file_size},
     {"file_lock", l_file_lock},
+    {"mkdirs", l_mkdirs},
     {NULL, NULL}
   };
   static const luaL_Reg methods[] = {
