@@ -3,6 +3,8 @@
 local errors = require "mediacdn.errors"
 local mime = require "mediacdn.mime"
 local files = require "mediacdn.files"
+local sirv_tus = require "mediacdn.sirv.tus"
+local sirv_download = require "mediacdn.sirv.download"
 local null = require("mediacdn.core").null
 
 return function(Sirv, M)
@@ -59,8 +61,14 @@ return function(Sirv, M)
     check_path("upload", remote)
     opts = opts or {}
     if type(opts) ~= "table" then error("sirv:upload: argument #3 must be a table of options", 2) end
-    if opts.resumable then
-      error("sirv:upload: resumable (tus) uploads are not part of this release; omit opts.resumable", 2)
+    -- tus: asked for, or a local file above Sirv's standard-upload size
+    if type(source) == "string" and opts.resumable ~= false then
+      local size = opts.resumable and 0 or files.size(source)
+      if opts.resumable or (size and size > (opts.tus_threshold or sirv_tus.THRESHOLD)) then
+        return sirv_tus.upload(self, remote, source, opts)
+      end
+    elseif opts.resumable then
+      error("sirv:upload: opts.resumable needs a local file path as argument #2", 2)
     end
     local params = { filename = remote, content_type = opts.content_type or mime.guess(remote) }
     local tmp
@@ -95,16 +103,8 @@ return function(Sirv, M)
   function Sirv:download(path, dest)
     check_path("download", path)
     if type(dest) == "string" then
-      local part = dest .. ".part"
-      local ok, err = self:call("getFilesDownload", { filename = path, sink = part })
-      if not ok then os.remove(part); return nil, err end
-      local rok, rerr = os.rename(part, dest)
-      if not rok then
-        os.remove(part)
-        return nil, errors.new{ kind = "local", service = "sirv", operation = "getFilesDownload",
-          message = "cannot move the download into place: " .. tostring(rerr) }
-      end
-      return true
+      -- resumable: dest.part continues where a cut (or killed) transfer stopped
+      return sirv_download.download(self, path, dest)
     elseif io.type(dest) == "file" then
       local tmp = os.tmpname()
       local ok, err = self:call("getFilesDownload", { filename = path, sink = tmp })
