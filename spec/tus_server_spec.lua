@@ -121,6 +121,31 @@ describe_server("tus.upload against @tus/server" .. (available and "" or (" (" .
     os.remove(f)
   end)
 
+  it("uploads several files at once inside mediacdn.loop (their PATCHes interleave)", function()
+    local loop = require "mediacdn.loop"
+    local files, order = {}, {}
+    for i = 1, 3 do files[i] = random_file(2 * 1024 * 1024 + i) end
+    local fns = {}
+    for i = 1, 3 do
+      fns[i] = function()
+        return tus.upload(server.endpoint, files[i], { chunk_size = 256 * 1024, journal = false,
+          on_event = function(ev)
+            if ev.type == "response" and ev.operation == "tus:patch" then order[#order + 1] = i end
+          end })
+      end
+    end
+    local results, errs = loop.gather(fns, { concurrency = 3 })
+    for i = 1, 3 do
+      assert.is_nil(errs[i])
+      assert.equal(sha256(files[i]), sha256(server:data_path(results[i].url)))
+      os.remove(files[i])
+    end
+    -- a run of one upload's PATCHes is interrupted by another's: they were in flight together
+    local switches = 0
+    for k = 2, #order do if order[k] ~= order[k - 1] then switches = switches + 1 end end
+    assert.is_true(switches > 2, table.concat(order, ","))
+  end)
+
   it("falls back to one sequential upload when the server has no concatenation", function()
     local f = random_file(1024 * 1024 + 3)
     local res, err = tus.upload(server.endpoint, f, { chunk_size = 256 * 1024, parallel = 4, journal = false })
