@@ -124,6 +124,40 @@ describe("Sirv resumable transfers against the sandbox", function()
     os.remove(f); os.remove(dest)
   end)
 
+  it("continues a download whose process was killed at about 50%, fetching only the rest", function()
+    local size = 8 * MiB
+    local f = random_file(size)
+    assert(c:upload("/dl/k.bin", f, { resumable = false }))
+    local dest = util.tmpname(".dl")
+    sb:faults{ { path = "/v2/files/download", method = "GET", action = "throttle", rate = 4 * MiB } }
+    local script = util.tmpname(".lua")
+    util.write_file(script, [[
+      local c = require("mediacdn.sirv").new{ base_url = arg[1], client_id = "sandbox-client-id",
+        client_secret = "sandbox-client-secret" }
+      c:download("/dl/k.bin", arg[2])
+    ]])
+    local p = assert(io.popen(("echo $$; exec env LUA_PATH=%s LUA_CPATH=%s %s %s %s %s"):format(
+      util.shell_quote(package.path), util.shell_quote(package.cpath), jit and "luajit" or "lua5.4",
+      util.shell_quote(script), util.shell_quote(sb.url), util.shell_quote(dest)), "r"))
+    local pid = assert(tonumber(p:read("*l")))
+    local deadline = util.now() + 60
+    while (core.file_size(dest .. ".part") or 0) < size / 2 and util.now() < deadline do util.sleep(0.02) end
+    assert.is_true(util.run("kill -KILL " .. pid))
+    p:close()
+    local have = core.file_size(dest .. ".part")
+    assert.is_true(have >= size / 2 and have < size)
+    assert.is_nil(core.file_size(dest))
+    sb:clear_faults()
+    assert.is_true(c:download("/dl/k.bin", dest))
+    local got
+    for _, ev in ipairs(events) do
+      if ev.type == "response" and ev.operation == "getFilesDownload" and ev.status == 206 then got = ev.bytes end
+    end
+    assert.equal(size - have, got)
+    assert.equal(sha256(f), sha256(dest))
+    os.remove(f); os.remove(dest); os.remove(script)
+  end)
+
   it("starts over when the file changed since the .part was written", function()
     local f = random_file(2 * MiB)
     assert(c:upload("/dl/c.bin", f, { resumable = false }))

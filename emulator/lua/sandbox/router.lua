@@ -48,9 +48,9 @@ local function common_headers(h)
 end
 router.common_headers = common_headers
 
-local function send(res, mode)
+local function send(res, mode, rule)
   common_headers(res.headers)
-  return http.send(res, mode)
+  return http.send(res, mode, rule)
 end
 
 local function sleep_ms(ms)
@@ -184,7 +184,7 @@ local function apply_fault(rule, ep)
   elseif a == "latency" then
     sleep_ms(rule.ms or 0)
   else
-    return nil, a   -- reset, truncate, invalid_json: applied when sending
+    return nil, a   -- reset, truncate, invalid_json, throttle: applied when sending
   end
   return nil
 end
@@ -256,7 +256,7 @@ local function handle_v2(method, uri)
     end
   end
   ratelimit.headers(info, res.headers)
-  return send(res, mode)
+  return send(res, mode, rule)
 end
 
 -- tus-only fault actions, applied by the tus handler itself
@@ -300,7 +300,7 @@ function router.handle()
       res, mode = apply_fault(rule, nil)
       if res then return http.send(res) end
     end
-    return http.send(cdn.handle(method, uri), mode)
+    return http.send(cdn.handle(method, uri), mode, rule)
   end
   return send(http.boom(404, "Not Found"))
 end
