@@ -146,6 +146,16 @@ describe_server("tus.upload against @tus/server" .. (available and "" or (" (" .
     assert.is_true(switches > 2, table.concat(order, ","))
   end)
 
+  it("terminates an upload (termination extension)", function()
+    local f = random_file(100000)
+    local res = assert(tus.upload(server.endpoint, f, { journal = false }))
+    assert.is_true(tus.terminate(res.url))
+    assert.is_nil(core.file_size(server:data_path(res.url)))
+    assert.is_true(tus.terminate(res.url)) -- already gone: still true
+    assert.has_error(function() tus.terminate("nope") end, "tus.terminate: upload_url must be an http(s) URL")
+    os.remove(f)
+  end)
+
   it("falls back to one sequential upload when the server has no concatenation", function()
     local f = random_file(1024 * 1024 + 3)
     local res, err = tus.upload(server.endpoint, f, { chunk_size = 256 * 1024, parallel = 4, journal = false })

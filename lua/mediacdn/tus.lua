@@ -297,6 +297,26 @@ local function upload(endpoint, source, o)
   return res
 end
 
+--- Terminate (DELETE) an upload on a server with the termination extension:
+-- true (also when it is already gone) or nil, err. opts: headers, transport.
+function M.terminate(upload_url, opts)
+  if type(upload_url) ~= "string" or not upload_url:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/]") then
+    error("tus.terminate: upload_url must be an http(s) URL", 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("tus.terminate: opts must be a table", 2) end
+  local headers = string_map(opts.headers, "headers")
+  local t = opts.transport or require("mediacdn.transport").default(opts)
+  local m = core.tus_upload{ upload_url = upload_url, path = "", length = 0, chunk_size = 1,
+    discover = false, headers = headers }
+  m:terminate()
+  local ok, err = run.drive({ transport = t, path = "", size = 0,
+    engine = opts.engine or run.engine{ transport = t, policy = core.policy{} } }, m, {})
+  m:close()
+  if not ok then err.operation = "terminate"; return nil, err end
+  return true
+end
+
 --- Upload the file at `source` to the tus server at `endpoint` (the creation
 -- URL). Returns { url, size, offset, resumed, checksum, parts } or nil, err.
 function M.upload(endpoint, source, opts)
