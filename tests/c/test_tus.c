@@ -389,6 +389,84 @@ static void test_resume_and_rebase(void) {
   mc_tus_free(t);
 }
 
+static void test_more_decisions(void) {
+  mc_tus *t;
+  const char *len_other[] = {"Upload-Offset: 10", "Upload-Length: 999", NULL};
+  const char *opts[] = {"Tus-Extension: creation,creation-with-upload", NULL};
+  /* HEAD of an upload with another length: it is not ours, create again */
+  t = created(300, 100);
+  mc_tus_next(t, 0);
+  reply(t, 409, NONE, 0);
+  mc_tus_next(t, 0);
+  reply(t, 200, len_other, 0);
+  CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_REQUEST && mc_tus_request_get(t)->op == MC_TUS_OP_CREATE);
+  CHECK(mc_tus_get_stats(t)->recreated == 1);
+  mc_tus_free(t);
+  /* the creation's data was too much: create again without data */
+  t = machine(300, 100, 1);
+  mc_tus_next(t, 0);
+  reply(t, 204, opts, 0);
+  mc_tus_next(t, 0);
+  CHECK(mc_tus_request_get(t)->body_length == 100);
+  reply(t, 413, NONE, 0);
+  CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_REQUEST && mc_tus_request_get(t)->op == MC_TUS_OP_CREATE);
+  CHECK(mc_tus_request_get(t)->body_path == NULL);
+  /* a 503 on creation is retried (with a delay), a 400 is not */
+  reply(t, 503, NONE, 0);
+  CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_REQUEST && mc_tus_request_get(t)->op == MC_TUS_OP_CREATE);
+  reply(t, 400, NONE, 0);
+  CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_FAILED);
+  CHECK(strcmp(mc_tus_error(t, NULL, NULL), "client") == 0);
+  mc_tus_free(t);
+  /* OPTIONS unreachable: the core protocol, no checksum */
+  {
+    mc_tus_config c;
+    char err[128];
+    memset(&c, 0, sizeof c);
+    c.endpoint = EP;
+    c.path = "/tmp/f";
+    c.length = 10;
+    c.chunk_size = 10;
+    c.checksum = MC_FP_SHA256;
+    c.discover = 1;
+    c.max_recreate = -1;
+    t = mc_tus_new(&c, err, sizeof err);
+    mc_tus_next(t, 0);
+    mc_tus_feed_failure(t, "timeout", "no answer");
+    CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_REQUEST && mc_tus_request_get(t)->op == MC_TUS_OP_CREATE);
+    CHECK(mc_tus_checksum_algo(t) == 0);
+    /* an auth failure is not retried */
+    mc_tus_feed_failure(t, "auth", "denied");
+    CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_FAILED);
+    /* an upload URL not under the endpoint is left as it is */
+    mc_tus_free(t);
+    c.upload_url = "http://127.0.0.1:1080/other/x";
+    c.discover = 0;
+    t = mc_tus_new(&c, err, sizeof err);
+    CHECK(mc_tus_rebase(t, "http://127.0.0.1:1080/new") == 1);
+    CHECK(strcmp(mc_tus_url(t), "http://127.0.0.1:1080/other/x") == 0);
+    mc_tus_free(t);
+    /* terminating before creation needs no request */
+    c.upload_url = NULL;
+    t = mc_tus_new(&c, err, sizeof err);
+    mc_tus_terminate(t);
+    CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_DONE && mc_tus_terminated(t));
+    mc_tus_free(t);
+    /* a Tus-Max-Size below the upload fails before creation */
+    c.discover = 1;
+    c.length = 5000;
+    t = mc_tus_new(&c, err, sizeof err);
+    mc_tus_next(t, 0);
+    {
+      const char *small[] = {"Tus-Max-Size: 100", "Tus-Extension: creation", NULL};
+      reply(t, 204, small, 0);
+    }
+    CHECK(mc_tus_next(t, 0) == MC_TUS_STEP_FAILED);
+    CHECK(mc_tus_get_stats(t)->requests == 1);
+    mc_tus_free(t);
+  }
+}
+
 static void test_wire(void) {
   char out[256];
   mc_headers h;
@@ -471,6 +549,7 @@ void mc_test_tus(int *passed, int *failed) {
   test_halve_and_checksum();
   test_with_upload_and_final();
   test_resume_and_rebase();
+  test_more_decisions();
   test_wire();
   test_fingerprint();
 }
