@@ -9,6 +9,7 @@ local rig_helper = require "helpers.rig"
 local util = require "helpers.util"
 local core = require "mediacdn.core"
 local tus_server = require "helpers.tus_server"
+local sandbox = require "helpers.sandbox"
 
 local available = tus_server.available()
 local describe_server = available and describe or pending
@@ -62,5 +63,25 @@ describe_server("tus.upload inside nginx", function()
     local stored = server:data_path(res.url)
     assert.equal(core.file_digest(f, 0, size, "sha256"), core.file_digest(stored, 0, size, "sha256"))
     os.remove(body); os.remove(out)
+  end)
+
+  it("runs a parallel upload's parts as light threads (concatenation, sandbox)", function()
+    local sb = sandbox.start{}
+    local ok, err = pcall(function()
+      local url = sb:request{ path = "/v2/files/tus/url", query = { location = "sandbox" }, token = true }.json.url
+      local status, text = r:request{ path = "/t/tus_cases/upload", json = { endpoint = url, path = f,
+        chunk_size = 1024 * 1024, parallel = 4, metadata = { filename = "/nginx/par.bin" } }, timeout = 300 }
+      assert.equal(200, status)
+      local res = cjson.decode(text)
+      assert.is_true(res.ok, res.error)
+      assert.equal(4, res.parts)
+      local out = util.tmpname(".dl")
+      assert.equal(200, sb:request{ path = "/v2/files/download", query = { filename = "/nginx/par.bin" },
+        token = true, output = out }.status)
+      assert.equal(core.file_digest(f, 0, size, "sha256"), core.file_digest(out, 0, size, "sha256"))
+      os.remove(out)
+    end)
+    sb:stop()
+    assert(ok, err)
   end)
 end)
