@@ -34,7 +34,15 @@ static const char *EP = "http://127.0.0.1:1080/files";
 /* Response headers from "name: value" lines (NULL-terminated). */
 static mc_headers *hdrs(mc_headers *h, const char *const *lines) {
   mc_headers_init(h);
-  for (; *lines; lines++) mc_headers_feed_line(h, *lines, strlen(*lines));
+  for (; *lines; lines++) {
+    const char *colon = strchr(*lines, ':'), *v;
+    const char *end = *lines + strlen(*lines);
+    if (!colon) continue;
+    v = colon + 1;
+    while (*v == ' ') v++;
+    while (end > v && end[-1] == ' ') end--;
+    mc_headers_add(h, *lines, (size_t)(colon - *lines), v, (size_t)(end - v));
+  }
   return h;
 }
 

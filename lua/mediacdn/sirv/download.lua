@@ -12,7 +12,6 @@
 --   M.download(client, path, dest, opts) -> true | nil, err
 local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
-local engine = require "mediacdn.engine"
 
 local M = {}
 
@@ -70,10 +69,7 @@ local function request(client, path, method, headers, sink)
     headers = headers, sink = sink, idempotent = true, auth = true,
     bucket = client.buckets[OP] or "rest:global",
   }
-  if type(client.engine) == "table" and type(client.engine.perform) == "function" then
-    return client.engine:perform(spec)
-  end
-  return engine.perform(client, spec)
+  return client.engine:perform(spec)
 end
 
 function M.download(client, path, dest)

@@ -7,7 +7,7 @@ local sirv_tus = require "mediacdn.sirv.tus"
 local sirv_download = require "mediacdn.sirv.download"
 local null = require("mediacdn.core").null
 
-return function(Sirv, M)
+return function(Sirv)
   local function check_path(fn, v, argn)
     if type(v) ~= "string" then
       error(("sirv:%s: argument #%d must be a path string (got %s)"):format(fn, argn or 1, type(v)), 3)
@@ -19,7 +19,6 @@ return function(Sirv, M)
     if dir:sub(-1) == "/" then return dir .. name end
     return dir .. "/" .. name
   end
-  M.join = join
 
   --- Info about a file or folder: {mtime, ctime, contentType, size, isDirectory, meta}.
   function Sirv:stat(path)

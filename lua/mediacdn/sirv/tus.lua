@@ -16,7 +16,6 @@
 --   to a freshly minted URL) measured once per client; the fastest wins.
 local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
-local engine = require "mediacdn.engine"
 local tus = require "mediacdn.tus"
 local mime = require "mediacdn.mime"
 
@@ -35,10 +34,9 @@ local function sirv_error(kind, message, extra)
   return e
 end
 
--- the client's engine for tus requests (no bearer: the URL carries its token)
+-- the client's engine for tus requests (auth = false: no bearer, the URL carries its token)
 local function client_engine(client)
-  if type(client.engine) == "table" and type(client.engine.perform) == "function" then return client.engine end
-  return { perform = function(_, intent) return engine.perform(client, intent) end }
+  return client.engine
 end
 
 --- Location ids from getFilesTusLocations: a list of strings or of objects with
@@ -92,7 +90,7 @@ function M.nearest(client)
   end
   if not best then return nil, sirv_error("transient", "no tus location answered") end
   client._tus_nearest = best
-  client:_emit{ type = "tus", action = "nearest_location", location = best, rtt = best_rtt }
+  client.engine:emit{ type = "tus", action = "nearest_location", location = best, rtt = best_rtt }
   return best
 end
 
@@ -137,7 +135,7 @@ function M.upload(client, remote, path, opts)
     destination = "sirv:" .. client.base_url .. "#" .. client.client_id .. ":" .. remote,
     refresh_endpoint = function() return mint(client, location, size) end,
     transport = client.transport, engine = client_engine(client),
-    on_event = client.on_event and function(ev) client:_emit(ev) end or nil,
+    on_event = client.on_event and function(ev) client.engine:emit(ev) end or nil,
   })
   if not res then
     err.service, err.operation = "sirv", "tusUpload"

@@ -30,29 +30,17 @@ function M.error(kind, message, status, extra)
   return e
 end
 
---- An engine for tus requests: the shared one (engine.new, issue 12) when the
--- library has it, else the attempt loop of engine.perform over a client table.
+--- The shared engine for tus requests (no signing: a tus endpoint carries its
+-- own authorisation in headers or in the URL).
 function M.engine(o)
-  if type(engine.new) == "function" then
-    return engine.new{
-      service = "tus", transport = o.transport, policy = o.policy,
-      emit = o.emit, secrets = o.secrets,
-      sign = function() return true end, reauth = function() end,
-      limits = { timeout = o.timeout, connect_timeout = o.connect_timeout,
-        stall_timeout = o.stall_timeout, transfer_timeout = o.transfer_timeout,
-        max_wait = o.max_wait, rate_limit = "wait", cainfo = o.cainfo },
-    }
-  end
-  local client = {
-    service = "tus", transport = o.transport, policy = o.policy, rate_limit = "wait",
-    max_wait = o.max_wait or 3600, timeout = o.timeout or 30, connect_timeout = o.connect_timeout or 10,
-    stall_timeout = o.stall_timeout or 30, transfer_timeout = o.transfer_timeout or 0, cainfo = o.cainfo,
-    _emit = function(_, ev) if o.emit then ev.service = "tus"; o.emit(ev) end end,
-    _secrets = function() return o.secrets and o.secrets() or {} end,
-    _sign = function() return true end,
-    _reauth = function() end,
+  return engine.new{
+    service = "tus", transport = o.transport, policy = o.policy,
+    emit = o.emit, secrets = o.secrets,
+    sign = function() return true end,
+    limits = { timeout = o.timeout, connect_timeout = o.connect_timeout,
+      stall_timeout = o.stall_timeout, transfer_timeout = o.transfer_timeout,
+      max_wait = o.max_wait, rate_limit = "wait", cainfo = o.cainfo },
   }
-  return { perform = function(_, intent) return engine.perform(client, intent) end }
 end
 
 function M.context(o)
