@@ -60,6 +60,8 @@ describe_server("tus.upload inside nginx", function()
       if p.bytes > 0 and p.bytes < size then first_during = first_during or p.seq end
     end
     assert.is_true(first_during < res.seq)
+    -- progress came from inside PATCH bodies too (the resty transport's send loop)
+    assert.is_true(res.mid_chunk_reports > 0)
     local stored = server:data_path(res.url)
     assert.equal(core.file_digest(f, 0, size, "sha256"), core.file_digest(stored, 0, size, "sha256"))
     os.remove(body); os.remove(out)

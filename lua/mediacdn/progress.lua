@@ -47,6 +47,7 @@ local function report(r, now, done)
   local dt = now - r.last_t
   if dt > 0 then
     local inst = (r.bytes - r.last_bytes) / dt
+    if inst < 0 then inst = 0 end -- bytes sent but not kept (a failed chunk) go again
     r.rate = r.rate and (ALPHA * inst + (1 - ALPHA) * r.rate) or inst
   elseif not r.rate then
     local el = now - r.started

@@ -137,6 +137,7 @@ local function upload_single(ctx, o, m, save, rep)
   local ok, err = run.drive(ctx, m, {
     on_url = function(st) save{ url = st.url, expires = st.expires, caps = m:caps() } end,
     on_offset = function(off) if rep then rep:set(off) end end,
+    on_bytes = rep and function(n) rep:set(n) end or nil,
   })
   if not ok then return nil, err end
   local st = m:state()
@@ -165,6 +166,7 @@ local function upload_parallel(ctx, o, endpoint, caps, layout, save, rep)
       local ok, err = run.drive(ctx, machines[i], {
         on_url = function(st) p.url = st.url; persist() end,
         on_offset = function(off) offsets[i] = off; if rep then rep:set(total()) end end,
+        on_bytes = rep and function(n) offsets[i] = n; rep:set(total()) end or nil,
       })
       if not ok then return nil, err end
       return true

@@ -12,11 +12,12 @@
 --   M.download(client, path, dest, opts) -> true | nil, err
 local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
+local progress = require "mediacdn.progress"
 
 local M = {}
 
-local type, tostring, tonumber, io_open, os_remove, os_rename =
-  type, tostring, tonumber, io.open, os.remove, os.rename
+local type, pairs, tostring, tonumber, io_open, os_remove, os_rename =
+  type, pairs, tostring, tonumber, io.open, os.remove, os.rename
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 
 local OP = "getFilesDownload"
@@ -62,17 +63,18 @@ local function append(from, to)
 end
 
 -- one request of the download (HEAD or GET) through the client's engine
-local function request(client, path, method, headers, sink)
+local function request(client, path, method, headers, sink, extra)
   local spec = {
     operation = OP, method = method, path = "/v2/files/download",
     url = client.base_url .. "/v2/files/download?filename=" .. url_escape(path),
     headers = headers, sink = sink, idempotent = true, auth = true,
     bucket = client.buckets[OP] or "rest:global",
   }
+  for k, v in pairs(extra or {}) do spec[k] = v end
   return client.engine:perform(spec)
 end
 
-function M.download(client, path, dest)
+function M.download(client, path, dest, opts)
   local part, state_path, rest = dest .. ".part", dest .. ".part.json", dest .. ".part.rest"
   local head, herr = request(client, path, "HEAD", { Accept = "*/*" })
   if not head then return nil, herr end
@@ -90,13 +92,16 @@ function M.download(client, path, dest)
       if not ok then return nil, local_error("cannot write " .. state_path .. ": " .. tostring(werr)) end
     end
   end
+  local rep = progress.new{ on_progress = opts and opts.on_progress, total = size, start = have,
+    interval = opts and opts.progress_interval, clock = function() return client.transport:now() end }
   if not resume or have < size then
     local headers = { Accept = "*/*" }
     if resume then
       headers["Range"] = "bytes=" .. have .. "-"
       headers["If-Range"] = etag
     end
-    local res, err = request(client, path, "GET", headers, resume and rest or part)
+    local res, err = request(client, path, "GET", headers, resume and rest or part,
+      { on_progress = rep and function(_, received) rep:set(have + received) end or nil })
     if not res then
       -- whatever arrived of a first transfer stays in .part for the next call
       if resume and core.file_size(rest) then append(rest, part) end
@@ -129,6 +134,7 @@ function M.download(client, path, dest)
     return nil, local_error("cannot move the download into place: " .. tostring(rerr))
   end
   os_remove(state_path)
+  if rep then rep:finish(got) end
   return true
 end
 

@@ -33,7 +33,9 @@
 --     server closed the idle connection) is sent again on a fresh one, as
 --     curl does;
 --   * request bodies from req.body, or streamed from req.body_file
---     {path, offset, length} in 64 KiB chunks, always with Content-Length.
+--     {path, offset, length} in 64 KiB chunks, always with Content-Length;
+--   * req.on_progress(sent, received) after each body chunk sent from a file
+--     and each chunk written to the sink.
 --
 -- Errors are terr tables {kind, message, code}. `code` is the equivalent
 -- libcurl error number (7 connect, 28 timeout, 56 receive, ...) so that both
@@ -262,6 +264,10 @@ local function send_request(st, req, plan, file)
     sent, err = sock:send(data)
     if not sent then return nil, io_error(st, "send", err) end
     left = left - #data
+    if req.on_progress then
+      st.sent_body = plan.length - left
+      req.on_progress(st.sent_body, 0)
+    end
   end
   return true
 end
@@ -282,6 +288,7 @@ Returns true | nil, terr, stale.
 ]]
 local function read_response(st, req, p)
   local sock, sink = st.sock, nil
+  local received = 0
   local function fail(e, stale)
     if sink then sink:close() end
     return nil, e, stale
@@ -316,6 +323,10 @@ local function read_response(st, req, p)
       local wok, werr = sink:write(piece)
       if not wok then
         return fail(terr("local", "cannot write sink file: " .. tostring(werr), C.WRITE_ERROR))
+      end
+      if req.on_progress then
+        received = received + #piece
+        req.on_progress(st.sent_body or 0, received)
       end
     end
     if state == "done" then

@@ -17,7 +17,7 @@ local phase = require "mediacdn.transport.phase"
 
 local M = {}
 
-local type, pairs, ipairs, tostring, rawget = type, pairs, ipairs, tostring, rawget
+local type, pairs, ipairs, tostring, tonumber, rawget = type, pairs, ipairs, tostring, tonumber, rawget
 local file_size = core.file_size
 
 local MAX_REFRESH = 3   -- re-minted endpoints per upload
@@ -47,12 +47,18 @@ function M.context(o)
   return o
 end
 
--- one request of the machine through the engine; feeds the outcome back
-local function send(ctx, m, req)
+-- one request of the machine through the engine; feeds the outcome back.
+-- on_bytes(n): the upload's bytes so far while a body moves (transport progress)
+local function send(ctx, m, req, on_bytes)
+  local progress
+  if on_bytes and req.body_file then
+    local base = tonumber(req.headers["Upload-Offset"] or "0") or 0
+    progress = function(sent) on_bytes(base + sent) end
+  end
   local res, err = ctx.engine:perform{
     operation = "tus:" .. req.op, method = req.method, url = req.url, path = "tus",
     headers = req.headers, body_file = req.body_file, idempotent = req.idempotent,
-    auth = false,
+    auth = false, on_progress = progress,
   }
   local now = ctx.transport:now()
   if res then
@@ -65,7 +71,8 @@ local function send(ctx, m, req)
 end
 
 --- Drive machine m to its end. hooks.on_url(state) when the upload URL changes,
--- hooks.on_offset(offset) when the confirmed offset moves. Returns true or
+-- hooks.on_offset(offset) when the confirmed offset moves, hooks.on_bytes(n)
+-- while a body is on its way (n: this upload's bytes sent so far). Returns true or
 -- nil, err (a mediacdn.Error; the machine's own state stays readable).
 function M.drive(ctx, m, hooks)
   local t = ctx.transport
@@ -98,7 +105,7 @@ function M.drive(ctx, m, hooks)
           :format(ctx.path, tostring(ctx.size), tostring(size or "unreadable")))
         ctx.changed = true
       else
-        send(ctx, m, req)
+        send(ctx, m, req, hooks.on_bytes)
         local st = m:state()
         if ctx.emit and st.note ~= "" then ctx.emit{ type = "tus", action = st.note, op = req.op } end
         if st.url ~= last_url then
