@@ -18,7 +18,7 @@
 **   u:state() -> { url, offset, length, chunk_size, expires, checksum, terminated, note, stats }
 **   u:caps() -> { known, extensions = {name=true}, sha1, sha256, max_size }
 **   u:error() -> kind, status, message | nil
-**   u:close()   (also __gc, __close; idempotent)
+**   u:close()   (also __gc, __close; idempotent: the shared mc_lua_class helper)
 **   core.tus_fingerprint(path, destination) -> hex, size | nil, reason, message
 **   core.file_digest(path, offset, length, "sha1"|"sha256") -> hex, size | nil, reason, message
 **   core.file_size(path) -> size | nil, reason, message   (regular files only)
@@ -39,16 +39,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TUS_MT "mediacdn.TusUpload"
-#define LOCK_MT "mediacdn.FileLock"
-
 typedef struct ltus {
+  mc_lua_handle h;  /* first: open once the machine exists */
   mc_tus *t;
 } ltus;
 
 typedef struct llock {
+  mc_lua_handle h;  /* first: open while the descriptor holds the lock */
   int fd;
 } llock;
+
+static const mc_lua_class ltus_class;   /* defined with the methods, below */
+static const mc_lua_class llock_class;
 
 static const char *fp_reason(mc_fp_status s) {
   switch (s) {
@@ -153,10 +155,7 @@ static int l_tus_upload(lua_State *L) {
   char err[200];
   ltus *u;
   luaL_checktype(L, 1, LUA_TTABLE);
-  u = (ltus *)mc_newuserdata(L, sizeof *u); /* the userdata before the resource */
-  u->t = NULL;
-  luaL_getmetatable(L, TUS_MT);
-  lua_setmetatable(L, -2);
+  u = (ltus *)mc_lua_handle_new(L, &ltus_class, sizeof *u); /* the userdata before the resource */
   memset(&c, 0, sizeof c);
   c.endpoint = opt_str(L, "endpoint");
   c.upload_url = opt_str(L, "upload_url");
@@ -201,6 +200,7 @@ static int l_tus_upload(lua_State *L) {
   lua_pop(L, 1);
   u->t = mc_tus_new(&c, err, sizeof err);
   if (!u->t) return luaL_error(L, "tus_upload: %s", err);
+  u->h.open = 1;
   each_pair(L, u, "metadata", 1);
   each_pair(L, u, "headers", 0);
   lua_getfield(L, 1, "parts");
@@ -220,9 +220,7 @@ static int l_tus_upload(lua_State *L) {
 /* ---- methods ------------------------------------------------------------- */
 
 static ltus *check_tus(lua_State *L) {
-  ltus *u = (ltus *)luaL_checkudata(L, 1, TUS_MT);
-  if (!u->t) luaL_error(L, "attempt to use a closed TusUpload");
-  return u;
+  return (ltus *)mc_lua_handle_check(L, 1, &ltus_class);
 }
 
 static void push_request(lua_State *L, const mc_tus_request *r) {
@@ -432,20 +430,12 @@ static int l_tus_error(lua_State *L) {
   return 3;
 }
 
-static int l_tus_close(lua_State *L) {
-  ltus *u = (ltus *)luaL_checkudata(L, 1, TUS_MT);
-  if (u->t) {
-    mc_tus_free(u->t);
-    u->t = NULL;
-  }
-  return 0;
-}
-
-static int l_tus_tostring(lua_State *L) {
-  ltus *u = (ltus *)luaL_checkudata(L, 1, TUS_MT);
-  if (!u->t) lua_pushliteral(L, "mediacdn.TusUpload (closed)");
-  else lua_pushfstring(L, "mediacdn.TusUpload (%s)", mc_tus_note(u->t));
-  return 1;
+/* close / __gc / __close (through mc_lua_class): free the machine. */
+static void ltus_release(lua_State *L, void *ud) {
+  ltus *u = (ltus *)ud;
+  (void)L;
+  mc_tus_free(u->t);
+  u->t = NULL;
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -492,10 +482,7 @@ static int l_file_size(lua_State *L) {
 
 static int l_file_lock(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  llock *k = (llock *)mc_newuserdata(L, sizeof *k); /* before the descriptor */
-  k->fd = -1;
-  luaL_getmetatable(L, LOCK_MT);
-  lua_setmetatable(L, -2);
+  llock *k = (llock *)mc_lua_handle_new(L, &llock_class, sizeof *k); /* before the descriptor */
   k->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (k->fd < 0) {
     lua_pushnil(L);
@@ -511,6 +498,7 @@ static int l_file_lock(lua_State *L) {
     else lua_pushfstring(L, "%s: %s", path, strerror(e));
     return 2;
   }
+  k->h.open = 1;
   return 1;
 }
 
@@ -537,32 +525,29 @@ static int l_mkdirs(lua_State *L) {
   return 1;
 }
 
-static int l_lock_close(lua_State *L) {
-  llock *k = (llock *)luaL_checkudata(L, 1, LOCK_MT);
-  if (k->fd >= 0) {
-    close(k->fd); /* releases the flock */
-    k->fd = -1;
-  }
-  return 0;
+/* close / __gc / __close of a FileLock: closing the descriptor releases the flock. */
+static void llock_release(lua_State *L, void *ud) {
+  llock *k = (llock *)ud;
+  (void)L;
+  if (k->fd >= 0) close(k->fd);
+  k->fd = -1;
 }
 
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
-                   lua_CFunction tostr) {
-  if (luaL_newmetatable(L, name)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__close");
-    if (tostr) {
-      lua_pushcfunction(L, tostr);
-      lua_setfield(L, -2, "__tostring");
-    }
-  }
-  lua_pop(L, 1);
-}
+static const luaL_Reg ltus_methods[] = {
+  {"next", l_tus_next},
+  {"feed", l_tus_feed},
+  {"feed_failure", l_tus_feed_failure},
+  {"terminate", l_tus_terminate},
+  {"rebase", l_tus_rebase},
+  {"fail", l_tus_fail},
+  {"state", l_tus_state},
+  {"caps", l_tus_caps},
+  {"error", l_tus_error},
+  {NULL, NULL}
+};
+
+static const mc_lua_class ltus_class = {"mediacdn.TusUpload", ltus_methods, ltus_release};
+static const mc_lua_class llock_class = {"mediacdn.FileLock", NULL, llock_release};
 
 void mc_lua_register_tus(lua_State *L) {
   static const luaL_Reg fns[] = {
@@ -574,24 +559,7 @@ void mc_lua_register_tus(lua_State *L) {
     {"mkdirs", l_mkdirs},
     {NULL, NULL}
   };
-  static const luaL_Reg methods[] = {
-    {"next", l_tus_next},
-    {"feed", l_tus_feed},
-    {"feed_failure", l_tus_feed_failure},
-    {"terminate", l_tus_terminate},
-    {"rebase", l_tus_rebase},
-    {"fail", l_tus_fail},
-    {"state", l_tus_state},
-    {"caps", l_tus_caps},
-    {"error", l_tus_error},
-    {"close", l_tus_close},
-    {NULL, NULL}
-  };
-  static const luaL_Reg lock_methods[] = {
-    {"close", l_lock_close},
-    {NULL, NULL}
-  };
-  new_mt(L, TUS_MT, methods, l_tus_close, l_tus_tostring);
-  new_mt(L, LOCK_MT, lock_methods, l_lock_close, NULL);
+  mc_lua_class_register(L, &ltus_class);
+  mc_lua_class_register(L, &llock_class);
   luaL_setfuncs(L, fns, 0);
 }
