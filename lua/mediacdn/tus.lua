@@ -34,7 +34,7 @@ local M = { DEFAULT_CHUNK = 8 * 1024 * 1024 }
 
 local type, pairs, ipairs, error, tostring, floor, ceil, min =
   type, pairs, ipairs, error, tostring, math.floor, math.ceil, math.min
-local xpcall, traceback = xpcall, debug.traceback
+local pcall = pcall
 
 M.memory_store = journal.memory_store
 M.file_store = journal.file_store
@@ -176,7 +176,8 @@ local function upload_parallel(ctx, o, endpoint, caps, layout, save, rep)
   for i = 1, #layout do
     if errs[i] then
       for _, mm in ipairs(machines) do mm:close() end
-      return nil, errors.is(errs[i]) and errs[i] or run.error("local", tostring(errs[i]))
+      if not errors.is(errs[i]) then error(errs[i], 0) end -- a part raised (e.g. on_progress)
+      return nil, errs[i]
     end
   end
   local parts, algo = {}, machines[1]:state().checksum
@@ -289,7 +290,7 @@ local function upload(endpoint, source, o)
     end
     return res, err
   end
-  local ok, res, err = xpcall(body, traceback)
+  local ok, res, err = pcall(body)
   if store and ok and (res or ctx.changed) then store:delete(fp) end -- done, or the content changed
   if lock then lock:release() end
   if not ok then error(res, 0) end
