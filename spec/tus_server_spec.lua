@@ -121,6 +121,35 @@ describe_server("tus.upload against @tus/server" .. (available and "" or (" (" .
     os.remove(f)
   end)
 
+  it("a second process gets a conflict while the first holds the journal entry", function()
+    local f = random_file(300000)
+    local fp = assert(core.tus_fingerprint(f, "tus:" .. server.endpoint .. "#" .. f:match("[^/]+$")))
+    local ready = util.tmpname(".ready")
+    -- another process holds the entry's lock (as an upload in progress does)
+    local p = assert(io.popen(("echo $$; exec env LUA_CPATH=%s %s -e %s"):format(
+      util.shell_quote(package.cpath), jit and "luajit" or "lua5.4", util.shell_quote(([[
+        local core = require "mediacdn.core"
+        assert(core.mkdirs(%q))
+        local lock = assert(core.file_lock(%q))
+        io.open(%q, "w"):close()
+        core.sleep(30)
+      ]]):format(jdir, jdir .. "/" .. fp .. ".lock", ready))), "r"))
+    local pid = assert(tonumber(p:read("*l")))
+    local deadline = util.now() + 20
+    while not util.read_file(ready) and util.now() < deadline do util.sleep(0.02) end
+    local res, err = tus.upload(server.endpoint, f, { journal = jdir })
+    assert.is_nil(res)
+    assert.equal("conflict", err.kind)
+    assert.is_true(err.retryable)
+    -- its death releases the lock (flock): the next attempt goes through
+    assert.is_true(util.run("kill -KILL " .. pid))
+    p:close()
+    res, err = tus.upload(server.endpoint, f, { journal = jdir })
+    assert.is_nil(err)
+    assert.equal(sha256(f), sha256(server:data_path(res.url)))
+    os.remove(f); os.remove(ready)
+  end)
+
   it("uploads several files at once inside mediacdn.loop (their PATCHes interleave)", function()
     local loop = require "mediacdn.loop"
     local files, order = {}, {}
