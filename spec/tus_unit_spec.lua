@@ -126,6 +126,23 @@ describe("tus.upload against a lying server", function()
   end)
 end)
 
+describe("tus.upload with an unusable journal", function()
+  it("uploads without resume and says so in an event", function()
+    local f = tmpfile(10)
+    local t = fake.new()
+    t:push{ status = 204, headers = { ["Tus-Extension"] = "creation" } }
+    t:push{ status = 201, headers = { Location = "/files/abc" } }
+    t:push{ status = 204, headers = { ["Upload-Offset"] = "10" } }
+    local seen = {}
+    local res, err = tus.upload(EP, f, { transport = t, journal = "/proc/no-such-dir/journal",
+      on_event = function(ev) if ev.type == "tus" then seen[#seen + 1] = ev.action end end })
+    assert.is_nil(err)
+    assert.equal(10, res.offset)
+    assert.equal("journal_unavailable", seen[1])
+    os.remove(f)
+  end)
+end)
+
 describe("tus journal file store", function()
   it("writes atomically, locks per entry across handles, and reads back", function()
     local dir = util.tmpdir("mc-tus-journal")

@@ -237,7 +237,10 @@ local function upload(endpoint, source, o)
       if lerr == "busy" then
         return nil, run.error("conflict", "another process is uploading this file to this destination")
       end
-      return nil, run.error("local", tostring(lerr))
+      -- an unusable journal (e.g. no writable cache directory for an nginx worker)
+      -- costs resumability, not the upload
+      if o.on_event then o.on_event{ type = "tus", action = "journal_unavailable", message = tostring(lerr) } end
+      store = nil
     end
   end
   local entry = store and store:get(fp) or nil
