@@ -257,6 +257,7 @@ local function check_names(ep, params)
   for k in pairs(params) do
     local known = is_query_name(ep, k)
       or (RAW_KEYS[k] and (ep.body_kind == "binary" or (ep.response_kind == "binary" and k == "sink")))
+      or (k == "on_progress" and (ep.body_kind == "binary" or ep.response_kind == "binary"))
       or (ep.body_kind == "json" and ep.body and (ep.body.additionalProperties ~= false
           or (ep.body.properties and ep.body.properties[k] ~= nil)))
     if not known then
@@ -310,6 +311,12 @@ function Sirv:call(name, params)
   if ep.response_kind == "binary" and params.sink ~= nil then
     if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
     spec.sink = params.sink
+  end
+  if params.on_progress ~= nil then -- the transport reports body bytes (binary methods)
+    if type(params.on_progress) ~= "function" then
+      error(("sirv:call('%s'): on_progress must be a function"):format(name), 2)
+    end
+    spec.on_progress = params.on_progress
   end
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
   if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then

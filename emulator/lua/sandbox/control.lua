@@ -164,6 +164,18 @@ routes["POST /_sandbox/seed"] = function()
   return ok(out)
 end
 
+routes["GET /_sandbox/tus"] = function()
+  return ok(require("sandbox.handlers.tus").knobs())
+end
+
+routes["POST /_sandbox/tus"] = function()
+  local b, res = body_table()
+  if not b then return res end
+  local view, err = require("sandbox.handlers.tus").set_knobs(b)
+  if not view then return http.bad_request(err) end
+  return ok(view)
+end
+
 routes["POST /_sandbox/reset"] = function()
   control.reset_all()
   return ok({ ok = true })
