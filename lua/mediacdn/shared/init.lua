@@ -1,0 +1,59 @@
+--- mediacdn.shared: what a fleet of processes shares through Redis, set up from
+-- a client's `shared` option.
+--
+--   require("mediacdn.sirv").new{ ...,
+--     shared = {
+--       redis = { host =, port =, path =, password =, db =, prefix = "mediacdn:",
+--                 timeout = 0.05, breaker = { failures = 2, cooldown = 2 } },
+--                 -- or an existing mediacdn.redis client
+--       fleet_size = 4,      -- processes sharing the account (the local share
+--                            -- of a budget while Redis is down)
+--       token = { lock_ttl = 30, refresh_ahead = 0.25, cache = 1 },  -- or false
+--     } }
+--
+-- attach(client, opts) returns { redis = <mediacdn.redis client>, token_store =
+-- <store> | nil, fleet_size = N }. Events from Redis (type "redis": down / up)
+-- and from the stores (type "shared": fallback / resume) go to the client's
+-- on_event.
+local mredis = require "mediacdn.redis"
+
+local type, error, pairs = type, error, pairs
+
+local M = {}
+
+local function argcheck(cond, msg)
+  if not cond then error("mediacdn.sirv.new: shared." .. msg, 4) end
+end
+
+--- Build the shared stores for `client` (a service client with _emit).
+function M.attach(client, opts)
+  argcheck(type(opts) == "table", "must be a table (shared = { redis = {...} })")
+  local r = opts.redis
+  argcheck(type(r) == "table", "redis must be a table of connection options or a mediacdn.redis client")
+  local fleet_size = opts.fleet_size or 1
+  argcheck(type(fleet_size) == "number" and fleet_size >= 1 and fleet_size % 1 == 0,
+    "fleet_size must be a positive integer")
+  local emit = function(ev) client:_emit(ev) end
+  local redis
+  if type(r.eval) == "function" then
+    redis = r
+  else
+    local ro = {}
+    for k, v in pairs(r) do ro[k] = v end
+    ro.on_event = ro.on_event or emit
+    redis = mredis.new(ro)
+  end
+  local out = { redis = redis, fleet_size = fleet_size }
+  local t = opts.token
+  argcheck(t == nil or t == false or type(t) == "table", "token must be a table or false")
+  if t ~= false then
+    t = t or {}
+    out.token_store = require("mediacdn.shared.token_store").new{
+      redis = redis, lock_ttl = t.lock_ttl, refresh_ahead = t.refresh_ahead, cache = t.cache,
+      on_event = emit,
+    }
+  end
+  return out
+end
+
+return M
