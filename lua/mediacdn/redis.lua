@@ -56,6 +56,18 @@ local function sha1_hex(s)
   return nil
 end
 
+--- 96 random bits as 24 hex digits (lock owners, worker ids): /dev/urandom,
+-- else the clock and a table address.
+function M.random_id()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(12)
+  if f then f:close() end
+  if not bytes or #bytes < 12 then
+    bytes = tostring({}) .. ("%.6f"):format(os.clock()) .. tostring(os.time())
+  end
+  return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end)):sub(1, 24)
+end
+
 --- A server-side script: define it once (module level) and pass it to eval.
 function M.script(source)
   if type(source) ~= "string" then error("mediacdn.redis.script: source must be a string", 2) end

@@ -80,17 +80,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ]])
 
--- 96 random bits as hex: /dev/urandom, else the clock and an address
-local function random_id()
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(12)
-  if f then f:close() end
-  if not bytes or #bytes < 12 then
-    bytes = tostring({}) .. format("%.6f", os.clock()) .. tostring(os.time())
-  end
-  return (bytes:gsub(".", function(c) return format("%02x", c:byte()) end)):sub(1, 24)
-end
-M.random_id = random_id
+local random_id = mredis.random_id
 
 --- A store over a mediacdn.redis client (see the head of this file for opts).
 function M.new(opts)
