@@ -32,9 +32,10 @@ describe_if("shared budget store (Redis)", function()
 
   it("lets one probe learn an unknown window while the others wait for it", function()
     local a, b = store(), store()
-    assert.equal(0, (a:reserve(G)))
-    local wait, blocked = b:reserve(G)
+    assert.same({ 0, "go", "" }, { a:reserve(G) })
+    local wait, status, blocked = b:reserve(G)
     assert.is_true(wait > 0)
+    assert.equal("probe", status)
     assert.equal("", blocked)
     assert.is_nil(b:snapshot(G).used) -- nothing booked while waiting for the probe
     a:observe(rate(100, 99, math.floor(core.now()) + 60), 200, G)
@@ -51,8 +52,8 @@ describe_if("shared budget store (Redis)", function()
     for i = 1, 4 do
       fns[i] = function()
         for _ = 1, 25 do
-          local wait, btype = stores[i]:reserve(G)
-          if btype ~= "" then blocked = blocked + 1 else booked = booked + 1; assert.equal(0, wait) end
+          local wait, status = stores[i]:reserve(G)
+          if status == "blocked" then blocked = blocked + 1 else booked = booked + 1; assert.equal(0, wait) end
         end
       end
     end
@@ -67,9 +68,13 @@ describe_if("shared budget store (Redis)", function()
     local reset = math.floor(core.now()) + 20
     a:observe(rate(40, 40, reset), 200, G)
     local waits = {}
-    for i = 1, 10 do waits[i] = (a:reserve(G)) end
+    for i = 1, 10 do
+      local w, status = a:reserve(G)
+      assert.equal(i <= 3 and "go" or "paced", status)
+      waits[i] = w
+    end
     assert.equal(0, waits[1])
-    assert.equal(0, waits[2]) -- the burst allowance: 5 % of 40 = 2
+    assert.equal(0, waits[3]) -- the burst allowance: 5 % of 40 = 2 more
     for i = 4, 10 do assert.is_true(waits[i] > waits[i - 1]) end
     -- about (20 s left) / (39 left) apart
     local step = (waits[10] - waits[4]) / 6
@@ -81,14 +86,15 @@ describe_if("shared budget store (Redis)", function()
     local reset = math.floor(core.now()) + 30
     a:observe(rate(100, 50, reset, "rest:post:files:search"), 200, "rest:post:files:search")
     a:observe(rate(100, 0, reset, "rest:post:files:search"), 429, "rest:post:files:search")
-    local wait, btype, reset_at = b:reserve("rest:post:files:search")
+    local wait, status, btype, reset_at = b:reserve("rest:post:files:search")
+    assert.equal("blocked", status)
     assert.equal("rest:post:files:search", btype)
     assert.is_true(wait > 25)
     assert.equal(reset + 1, reset_at) -- the reset plus a second: Sirv rounds down
     -- another bucket (and the global one) is untouched
-    assert.equal("", select(2, b:reserve("rest:post:files:delete")))
+    assert.equal("go", select(2, b:reserve("rest:post:files:delete")))
     a:observe(rate(100, 99, reset + 3600, "rest:post:files:search"), 200, "rest:post:files:search")
-    assert.equal("", select(2, b:reserve("rest:post:files:search")))
+    assert.equal("go", select(2, b:reserve("rest:post:files:search")))
     assert.equal(2, b:snapshot("rest:post:files:search").used)
   end)
 
@@ -120,14 +126,14 @@ describe_if("shared budget store (Redis)", function()
     local ok, perr = pcall(function()
       local booked = 0
       for _ = 1, 40 do
-        local _, btype = a:reserve(G)
-        if btype == "" then booked = booked + 1 end
+        local _, status = a:reserve(G)
+        if status ~= "blocked" then booked = booked + 1 end
       end
       assert.equal(10, booked) -- (41 - 1 safety) / 4 processes
       assert.same({ "fallback" }, events)
       -- Sirv's headers still rule the local mirror: a 429 blocks this process
       a:observe(rate(41, 0, math.floor(core.now()) + 3600), 429, G)
-      assert.equal(G, select(2, a:reserve(G)))
+      assert.equal(G, select(3, a:reserve(G)))
     end)
     srv:restart()
     assert(ok, perr)

@@ -12,14 +12,16 @@
 -- request before this time (a 429), tat = the GCRA "theoretical arrival time"
 -- of the next request, probe = a first request of a new window is in flight.
 --
--- reserve(own, glob, now, n, o) -> wait, blocked_type, reset_at
+-- reserve(own, glob, now, n, o) -> wait, status, blocked_type, reset_at
 --   o = { safety = share of the limit held back (0.01), burst = share of the
 --   limit that may go at once (0.05), share = processes splitting what is left
 --   (1 with Redis; fleet_size in the fallback), slack = seconds a window may
---   outlive its announced reset (1: Sirv rounds resets down to the second) }. wait = 0: go now; wait > 0
---   and blocked_type == "": paced, the request is BOOKED and goes after `wait`
---   seconds (like a reservation with a delay); blocked_type ~= "": the budget is
---   spent (or a 429 stopped the fleet) until reset_at, nothing was booked.
+--   outlive its announced reset (1: Sirv rounds resets down to the second) }.
+--   status "go": booked, send now. "paced": booked, send after `wait` seconds
+--   (a reservation with a delay). "probe": another caller's probe of an
+--   unknown or new window is out; nothing booked, ask again after `wait`.
+--   "blocked": blocked_type is spent (or a 429 stopped the fleet) until
+--   reset_at; nothing booked.
 --   Pacing spreads what is left of the window evenly over what is left of it:
 --   T = (reset - now) / left, and GCRA lets `burst` requests go back to back.
 --   Unknown or ended windows let ONE request through (the probe that learns the
@@ -68,11 +70,11 @@ function A.reserve(own, glob, now, n, o)
   local w2, bl2, t2, p2 = 0, false, nil, nil
   if glob then w2, bl2, t2, p2 = A.check(glob, now, n, o) end
   if bl1 or bl2 then
-    if bl1 and (not bl2 or w1 >= w2) then return w1, own.type or "", now + w1 end
-    return w2, glob.type or "", now + w2
+    if bl1 and (not bl2 or w1 >= w2) then return w1, "blocked", own.type or "", now + w1 end
+    return w2, "blocked", glob.type or "", now + w2
   end
   if (w1 > 0 and t1 == nil) or (w2 > 0 and t2 == nil) then
-    return max(w1, w2), "", nil -- waiting for a probe: nothing booked
+    return max(w1, w2), "probe", "", nil -- another caller's probe is out: nothing booked
   end
   local list = { { own, t1, p1 }, { glob, t2, p2 } }
   for i = 1, 2 do
@@ -84,7 +86,8 @@ function A.reserve(own, glob, now, n, o)
       if b.limit and b.limit >= 0 then b.used = (b.used or 0) + n * o.share end
     end
   end
-  return max(w1, w2), "", nil
+  local wait = max(w1, w2)
+  return wait, wait > 0 and "paced" or "go", "", nil
 end
 
 function A.observe(b, limit, remaining, reset, now, is429, slack)

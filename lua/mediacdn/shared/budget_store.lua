@@ -9,14 +9,15 @@
 --     slack = 1,          -- seconds a window may outlive its (whole-second) reset
 --     on_event = fn,      -- {type = "shared", component = "budget", action = "fallback"|"resume", reason}
 --   }
---   bs:reserve(bucket [, n]) -> wait, blocked_type, reset_at
+--   bs:reserve(bucket [, n]) -> wait, status, blocked_type, reset_at
 --   bs:observe(rate, status, bucket)   -- after each response (rate = policy:observe(headers))
 --   bs:snapshot(bucket) -> { limit, used, reset, blocked, tat, probe } (the mirror, for diagnostics)
 --
 -- reserve books n requests (default 1) against `bucket` and rest:global at once.
--- wait == 0: send now. wait > 0 with blocked_type == "": the request is booked and
--- goes after `wait` seconds (pacing). blocked_type ~= "": that budget is spent
--- (or a 429 anywhere stopped the fleet) until reset_at; nothing was booked.
+-- status "go": booked, send now; "paced": booked, send after `wait` seconds;
+-- "probe": another caller is learning an unknown/new window, ask again after
+-- `wait` (nothing booked); "blocked": blocked_type is spent (or a 429 anywhere
+-- stopped the fleet) until reset_at (nothing booked).
 -- The decision is mediacdn.shared.budget_algo, run atomically in Redis by a
 -- script (EVALSHA, EVAL after NOSCRIPT) with Redis TIME as the fleet's clock.
 -- observe hands Sirv's X-RateLimit-* values (and a 429) to Redis, which
@@ -73,10 +74,10 @@ local own = load_b(KEYS[1]); own.type = ARGV[5]
 local glob
 if KEYS[2] then glob = load_b(KEYS[2]); glob.type = ARGV[6] end
 local o = { safety = tonumber(ARGV[2]), burst = tonumber(ARGV[3]), slack = tonumber(ARGV[4]), share = 1 }
-local wait, btype, reset_at = A.reserve(own, glob, now, tonumber(ARGV[1]), o)
+local wait, status, btype, reset_at = A.reserve(own, glob, now, tonumber(ARGV[1]), o)
 save_b(KEYS[1], own)
 if glob then save_b(KEYS[2], glob) end
-return { string.format('%.6f', wait), btype, reset_at and string.format('%.3f', reset_at) or '' }
+return { string.format('%.6f', wait), status, btype, reset_at and string.format('%.3f', reset_at) or '' }
 ]==])
 
 -- per key i, ARGV[5i-4 .. 5i]: kind ("seen" | "absent"), limit, remaining, reset, is429; ARGV[#]: slack
@@ -153,7 +154,7 @@ function Store:_up()
   end
 end
 
---- Book n requests against bucket (and rest:global): wait, blocked_type, reset_at.
+--- Book n requests against bucket (and rest:global): wait, status, blocked_type, reset_at.
 function Store:reserve(bucket, n)
   bucket = bucket or GLOBAL
   n = n or 1
@@ -164,14 +165,12 @@ function Store:reserve(bucket, n)
     { n, o.safety, o.burst, o.slack, bucket, GLOBAL })
   if type(res) == "table" then
     self:_up()
-    local reset_at = tonumber(res[3])
-    return tonumber(res[1]) or 0, res[2] or "", reset_at
+    return tonumber(res[1]) or 0, res[2], res[3] or "", tonumber(res[4])
   end
   self:_down(err)
   local own = self:_bucket(bucket)
   local glob = bucket ~= GLOBAL and self:_bucket(GLOBAL) or nil
-  local wait, btype, reset_at = A.reserve(own, glob, self.redis:now(), n, o)
-  return wait, btype, reset_at
+  return A.reserve(own, glob, self.redis:now(), n, o)
 end
 
 -- observe args for one family of a rate table
