@@ -92,11 +92,13 @@ function M.new(opts)
   }
   -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
   self.token_lock_timeout = (retry.deadline or 600) + 5
-  -- fleets: token (and budgets) shared through Redis (mediacdn.shared, issue 17)
-  self.shared = opts.shared and require("mediacdn.shared").attach(self, opts.shared) or nil
-  local store = opts.token_store or (self.shared and self.shared.token_store)
-    or auth.local_store(self.transport, self.token_lock_timeout)
+  local store = opts.token_store or auth.local_store(self.transport, self.token_lock_timeout)
   self.auth = auth.new(self, store, "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. id):sub(1, 24))
+  -- fleets: token and budgets shared through Redis (mediacdn.shared, issue 17)
+  self.shared = opts.shared and require("mediacdn.shared").attach(self, opts.shared) or nil
+  if self.shared and self.shared.token_store and not opts.token_store then
+    self.auth.store = self.shared.token_store
+  end
   return self
 end
 

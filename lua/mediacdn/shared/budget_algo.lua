@@ -5,10 +5,12 @@
 -- plain Lua 5.1 (Redis' interpreter): no goto, no integer division, no library
 -- beyond math.
 --
--- A bucket is a table { limit, used, reset, blocked, tat, probe } mirroring one
+-- A bucket is a table { limit, used, seen, reset, blocked, tat, probe } mirroring one
 -- Sirv budget (X-RateLimit-Type, or rest:global): limit/reset as Sirv sent them
 -- (reset in epoch seconds), used = requests counted in this window (the
--- fleet's reservations, corrected upwards by Sirv's headers), blocked = no
+-- fleet's reservations, corrected upwards by Sirv's headers), seen = the
+-- highest count Sirv reported in this window (used - seen: booked requests
+-- Sirv has not counted yet, carried into the next window), blocked = no
 -- request before this time (a 429), tat = the GCRA "theoretical arrival time"
 -- of the next request, probe = a first request of a new window is in flight.
 --
@@ -57,11 +59,14 @@ function A.check(b, now, n, o)
   local cap = b.limit - math.ceil(b.limit * o.safety)
   local left = (cap - (b.used or 0)) / o.share
   if left < n then return ends - now, true end
-  local window_left = ends - now
+  -- spread over what is left until the announced reset; past it (the window may
+  -- still run for up to `slack`) what is left of the old budget may go at once
+  local window_left = (b.reset > now and b.reset or ends) - now
   local T = window_left / left
   local tat = max(b.tat or now, now)
   local wait = max(0, tat - now - o.burst * b.limit * T)
-  if wait >= window_left then return ends - now, true end
+  -- a schedule that fell behind never costs budget: what is left goes before the reset
+  if wait > window_left - T then wait = max(0, window_left - T) end
   return wait, false, tat + n * T
 end
 
@@ -93,10 +98,16 @@ end
 function A.observe(b, limit, remaining, reset, now, is429, slack)
   if not limit or limit < 0 or not reset then return end
   remaining = max(0, remaining or 0)
+  local count = limit - remaining
   if not b.reset or b.limit == nil or b.limit < 0 or reset > b.reset + 2 then
-    b.reset, b.used, b.tat, b.blocked = reset, limit - remaining, now, nil
+    -- a new window: bookings Sirv had not counted yet are still on their way
+    -- and will count in this one
+    local pending = max(0, (b.used or 0) - (b.seen or 0))
+    if b.limit == nil or b.limit < 0 then pending = 0 end
+    b.reset, b.seen, b.used, b.tat, b.blocked = reset, count, count + pending, now, nil
   elseif reset >= b.reset - 2 then
-    b.used = max(b.used or 0, limit - remaining)
+    b.seen = max(b.seen or 0, count)
+    b.used = max(b.used or 0, count)
   else
     return -- a late answer from a window that has ended
   end

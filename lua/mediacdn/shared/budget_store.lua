@@ -39,7 +39,7 @@ local setmetatable, type, tonumber, tostring, error, pairs, ipairs, next =
   setmetatable, type, tonumber, tostring, error, pairs, ipairs, next
 
 local A = algo_mod.algo
-local FIELDS = { "limit", "used", "reset", "blocked", "tat", "probe" }
+local FIELDS = { "limit", "used", "seen", "reset", "blocked", "tat", "probe" }
 local GLOBAL = "rest:global"
 
 local M = {}
@@ -47,7 +47,7 @@ local M = {}
 -- the algorithm, then loading/saving buckets around it (KEYS = bucket hashes)
 local GLUE = [==[
 local A = (function() ]==] .. algo_mod.source .. [==[ end)()
-local FIELDS = { 'limit', 'used', 'reset', 'blocked', 'tat', 'probe' }
+local FIELDS = { 'limit', 'used', 'seen', 'reset', 'blocked', 'tat', 'probe' }
 local function load_b(key)
   local h, b = redis.call('HGETALL', key), {}
   for i = 1, #h, 2 do b[h[i]] = tonumber(h[i + 1]) end

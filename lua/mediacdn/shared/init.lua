@@ -12,7 +12,9 @@
 --     } }
 --
 -- attach(client, opts) returns { redis = <mediacdn.redis client>, token_store =
--- <store> | nil, fleet_size = N }. Events from Redis (type "redis": down / up)
+-- <store> | nil, budget_store = <store> | nil, fleet_size = N }, and puts the
+-- fleet budget in front of client.policy (mediacdn.shared.policy): call it
+-- once the client has its policy, transport and auth key. Events from Redis (type "redis": down / up)
 -- and from the stores (type "shared": fallback / resume) go to the client's
 -- on_event.
 local mredis = require "mediacdn.redis"
@@ -52,6 +54,18 @@ function M.attach(client, opts)
       redis = redis, lock_ttl = t.lock_ttl, refresh_ahead = t.refresh_ahead, cache = t.cache,
       on_event = emit,
     }
+  end
+  local b = opts.budget
+  argcheck(b == nil or b == false or type(b) == "table", "budget must be a table or false")
+  if b ~= false and type(client.auth) == "table" and client.auth.key then
+    b = b or {}
+    out.budget_store = require("mediacdn.shared.budget_store").new{
+      redis = redis, account = client.auth.key, fleet_size = fleet_size,
+      safety = b.safety, burst = b.burst, slack = b.slack, on_event = emit,
+    }
+    -- admission through the fleet budget; every other decision stays the C policy's
+    client.policy = require("mediacdn.shared.policy").wrap(client.policy, out.budget_store,
+      { clock = client.transport, emit = emit, rate_limit = client.rate_limit, max_wait = client.max_wait })
   end
   return out
 end
