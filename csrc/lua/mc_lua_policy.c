@@ -1,116 +1,31 @@
 /*
-** mc_lua_policy.c — binding of the sans-I/O policy core: percent-encoding,
-** hashing/base64, and the mediacdn.Policy userdata (rate-limit budgets +
-** retry decisions). The logic lives in csrc/core; this file converts values.
+** mc_lua_policy.c — binding of the sans-I/O policy core: the mediacdn.Policy
+** userdata (rate-limit budgets + retry decisions). The logic and the
+** defaults live in csrc/core (mc_ratelimit, mc_retry, mc_defaults.h); this
+** file converts values.
 */
 #include "mc_lua.h"
-#include "mc_crypto.h"
 #include "mc_ratelimit.h"
 #include "mc_retry.h"
-#include "mc_url.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define POLICY_MT "mediacdn.Policy"
-
 typedef struct lpolicy {
-  int open;
+  mc_lua_handle h;   /* first: the binding's handle header */
   mc_budgets budgets;
   mc_retry_policy retry;
   uint64_t rng;
 } lpolicy;
 
-/* ---- small functions --------------------------------------------------- */
-
-/* Scratch memory owned by a userdata on the stack (freed by the GC, so a
-** raise cannot leak it; works on 5.1/LuaJIT which lack luaL_buffinitsize). */
-static char *scratch(lua_State *L, size_t size) {
-  return (char *)lua_newuserdata(L, size ? size : 1);
-}
-
-/* Push n bytes of the scratch at the top, replacing it. */
-static void push_scratch(lua_State *L, const char *p, size_t n) {
-  lua_pushlstring(L, p, n);
-  lua_remove(L, -2);
-}
-
-static int l_url_escape(lua_State *L) {
-  size_t len, need;
-  const char *s = luaL_checklstring(L, 1, &len);
-  char *out;
-  need = len * 3 + 1;
-  out = scratch(L, need);
-  need = mc_url_escape(s, len, out, need);
-  push_scratch(L, out, need);
-  return 1;
-}
-
-static int l_sha256_hex(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  unsigned char d[MC_SHA256_LEN];
-  char hex[2 * MC_SHA256_LEN + 1];
-  if (mc_sha256(s, len, d) != 0) return luaL_error(L, "sha256 failed");
-  mc_hex(d, sizeof d, hex);
-  lua_pushstring(L, hex);
-  return 1;
-}
-
-/* hmac_sha256(key, msg [, "hex"]) -> raw 32 bytes, or hex */
-static int l_hmac_sha256(lua_State *L) {
-  size_t klen, mlen;
-  const char *k = luaL_checklstring(L, 1, &klen);
-  const char *m = luaL_checklstring(L, 2, &mlen);
-  const char *fmt = luaL_optstring(L, 3, "raw");
-  unsigned char d[MC_SHA256_LEN];
-  if (mc_hmac_sha256(k, klen, m, mlen, d) != 0) return luaL_error(L, "hmac-sha256 failed");
-  if (strcmp(fmt, "hex") == 0) {
-    char hex[2 * MC_SHA256_LEN + 1];
-    mc_hex(d, sizeof d, hex);
-    lua_pushstring(L, hex);
-  } else {
-    lua_pushlstring(L, (const char *)d, sizeof d);
-  }
-  return 1;
-}
-
-/* base64_encode(s [, url]) */
-static int l_base64_encode(lua_State *L) {
-  size_t len, n;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int url = lua_toboolean(L, 2);
-  char *out = scratch(L, mc_base64_encoded_size(len));
-  n = mc_base64_encode((const unsigned char *)s, len, out, url);
-  push_scratch(L, out, n);
-  return 1;
-}
-
-/* base64_decode(s) -> bytes | nil, message */
-static int l_base64_decode(lua_State *L) {
-  size_t len;
-  long n;
-  const char *s = luaL_checklstring(L, 1, &len);
-  unsigned char *out = (unsigned char *)scratch(L, len * 3 / 4 + 3);
-  n = mc_base64_decode(s, len, out);
-  if (n < 0) {
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_pushliteral(L, "invalid base64");
-    return 2;
-  }
-  push_scratch(L, (const char *)out, (size_t)n);
-  return 1;
-}
-
 /* ---- Policy userdata --------------------------------------------------- */
 
+static const mc_lua_class l_policy_class; /* defined below its methods */
+
 static lpolicy *check_policy(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  if (!p->open) luaL_error(L, "attempt to use a closed policy");
-  return p;
+  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class);
 }
 
 /* A numeric field of an outcome table (any real number). */
@@ -138,7 +53,31 @@ static double opt_field_num(lua_State *L, int t, const char *k, double def) {
   return v;
 }
 
-/* core.policy{attempts, base, cap, deadline, rate_limit, max_wait, pace_threshold, pace_max_delay, seed} */
+static int opt_field_bool(lua_State *L, int t, const char *k) {
+  int v;
+  lua_getfield(L, t, k);
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* A per-call rate-limit mode: field rate_limit ("wait" | "fail"), or
+** fail_fast = true; MC_RATE_POLICY when neither is set. */
+static mc_rate_mode opt_rate_mode(lua_State *L, int t) {
+  const char *m;
+  mc_rate_mode mode = MC_RATE_POLICY;
+  lua_getfield(L, t, "rate_limit");
+  m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  if (m && strcmp(m, "wait") == 0) mode = MC_RATE_WAIT;
+  else if (m && strcmp(m, "fail") == 0) mode = MC_RATE_FAIL;
+  else if (!lua_isnil(L, -1)) luaL_error(L, "field 'rate_limit' must be \"wait\" or \"fail\"");
+  lua_pop(L, 1);
+  if (opt_field_bool(L, t, "fail_fast")) mode = MC_RATE_FAIL;
+  return mode;
+}
+
+/* core.policy{attempts, base, cap, deadline, rate_limit, max_wait, max_rate_waits,
+** pace_threshold, pace_max_delay, seed}; nil fields take mc_defaults.h's values. */
 static int l_policy_new(lua_State *L) {
   lpolicy *p;
   const char *mode;
@@ -148,19 +87,20 @@ static int l_policy_new(lua_State *L) {
     lua_replace(L, 1);
   }
   luaL_checktype(L, 1, LUA_TTABLE);
-  p = (lpolicy *)mc_newuserdata(L, sizeof *p);
-  memset(p, 0, sizeof *p);
-  luaL_setmetatable(L, POLICY_MT);
+  p = (lpolicy *)mc_lua_handle_new(L, &l_policy_class, sizeof *p);
   mc_budgets_init(&p->budgets);
-  p->open = 1;
-  p->retry.attempts = (int)opt_field_num(L, 1, "attempts", 5);
+  mc_retry_policy_init(&p->retry);
+  p->h.open = 1;
+  /* nil options keep the defaults mc_budgets_init/mc_retry_policy_init set */
+  p->retry.attempts = (int)opt_field_num(L, 1, "attempts", p->retry.attempts);
   if (p->retry.attempts < 1) p->retry.attempts = 1;
-  p->retry.base = opt_field_num(L, 1, "base", 0.25);
-  p->retry.cap = opt_field_num(L, 1, "cap", 30);
-  p->retry.deadline = opt_field_num(L, 1, "deadline", 0);
-  p->retry.max_wait = opt_field_num(L, 1, "max_wait", 3600);
-  p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", 0.1);
-  p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", 10);
+  p->retry.base = opt_field_num(L, 1, "base", p->retry.base);
+  p->retry.cap = opt_field_num(L, 1, "cap", p->retry.cap);
+  p->retry.deadline = opt_field_num(L, 1, "deadline", p->retry.deadline);
+  p->retry.max_wait = opt_field_num(L, 1, "max_wait", p->retry.max_wait);
+  p->retry.max_rate_waits = (int)opt_field_num(L, 1, "max_rate_waits", p->retry.max_rate_waits);
+  p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", p->budgets.pace_threshold);
+  p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", p->budgets.pace_max_delay);
   lua_getfield(L, 1, "rate_limit");
   mode = lua_isnil(L, -1) ? "wait" : lua_tostring(L, -1);
   if (!mode || (strcmp(mode, "wait") != 0 && strcmp(mode, "fail") != 0))
@@ -189,34 +129,49 @@ static void push_budget(lua_State *L, const mc_budget *b) {
   lua_setfield(L, -2, "reset");
 }
 
+/*
+** Read the known rate-limit headers (mc_budgets_header_names) of the header
+** table at index t into obs. The values are first pushed onto the stack, so
+** no Lua call (which could raise) happens while the C header list is alive.
+** Returns 1 when any was present, 0 when none, -1 on OOM.
+*/
+static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
+  int i, n, base = lua_gettop(L), r = 0;
+  mc_headers h;
+  for (n = 0; mc_budgets_header_names[n]; n++) {
+    lua_pushstring(L, mc_budgets_header_names[n]);
+    lua_rawget(L, t);
+  }
+  mc_headers_init(&h);
+  for (i = 0; i < n; i++) {
+    size_t vl;
+    const char *v, *name = mc_budgets_header_names[i];
+    if (lua_type(L, base + 1 + i) != LUA_TSTRING) continue;
+    v = lua_tolstring(L, base + 1 + i, &vl);
+    if (mc_headers_add(&h, name, strlen(name), v, vl) < 0) {
+      r = -1;
+      break;
+    }
+  }
+  if (r == 0) r = mc_budgets_parse(&h, obs);
+  mc_headers_free(&h);
+  lua_settop(L, base);
+  return r;
+}
+
 /* p:observe(headers) -> {type=,limit=,remaining=,reset=, global={...}} | nil */
 static int l_policy_observe(lua_State *L) {
   lpolicy *p = check_policy(L);
-  mc_headers h;
   mc_rate_observation obs;
   int r;
   luaL_checktype(L, 2, LUA_TTABLE);
-  mc_headers_init(&h);
-  lua_pushnil(L);
-  while (lua_next(L, 2) != 0) {
-    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-      size_t nl, vl;
-      const char *n = lua_tolstring(L, -2, &nl);
-      const char *v = lua_tolstring(L, -1, &vl);
-      if (nl < 40 && strstr(n, "atelimit") && mc_headers_add(&h, n, nl, v, vl) < 0) {
-        mc_headers_free(&h);
-        return luaL_error(L, "out of memory");
-      }
-    }
-    lua_pop(L, 1);
-  }
-  r = mc_budgets_observe(&p->budgets, &h, &obs);
-  mc_headers_free(&h);
+  r = parse_rate_headers(L, 2, &obs);
   if (r < 0) return luaL_error(L, "out of memory");
   if (r == 0) {
     lua_pushnil(L);
     return 1;
   }
+  if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
   if (obs.has_type) push_budget(L, &obs.type);
   else push_budget(L, &obs.global);
   if (obs.has_global) {
@@ -244,20 +199,6 @@ static int l_policy_seed(lua_State *L) {
   return 0;
 }
 
-/* p:delay(type, now) -> seconds, blocked_type|nil */
-static int l_policy_delay(lua_State *L) {
-  lpolicy *p = check_policy(L);
-  const char *type = luaL_optstring(L, 2, NULL);
-  double now = luaL_checknumber(L, 3);
-  int blocked = 0;
-  const char *btype = NULL;
-  double d = mc_budgets_delay(&p->budgets, type, now, &blocked, &btype);
-  lua_pushnumber(L, d);
-  if (blocked) lua_pushstring(L, btype);
-  else lua_pushnil(L);
-  return 2;
-}
-
 static int l_policy_consume(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_budgets_consume(&p->budgets, luaL_optstring(L, 2, NULL));
@@ -270,6 +211,7 @@ static const char *action_name(mc_action a) {
     case MC_ACT_RETRY: return "retry";
     case MC_ACT_REAUTH: return "reauth";
     case MC_ACT_WAIT: return "wait";
+    case MC_ACT_PACE: return "pace";
     default: return "fail";
   }
 }
@@ -282,22 +224,56 @@ static mc_transport_kind terr_from_name(const char *s) {
   return MC_TERR_LOCAL;
 }
 
-static int opt_field_bool(lua_State *L, int t, const char *k) {
-  int v;
-  lua_getfield(L, t, k);
-  v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
+/* Push a decision's rate-limit fields: reset_at (nil when unknown), ratelimit_type (nil when none). */
+static void push_rate_fields(lua_State *L, const mc_decision *d) {
+  if (d->reset_at > 0) lua_pushnumber(L, d->reset_at);
+  else lua_pushnil(L);
+  if (d->ratelimit_type[0]) lua_pushstring(L, d->ratelimit_type);
+  else lua_pushnil(L);
 }
 
-/* p:decide{status, terr, nothing_sent, idempotent, reauthed, attempt, elapsed, reset_in}
-** -> action, delay, kind, retryable */
+/* A 429's inputs: the rate headers, Retry-After, and the body's reset field. */
+static void read_limit_inputs(lua_State *L, int t, mc_outcome *o) {
+  lua_getfield(L, t, "headers");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int hidx = lua_gettop(L);
+    if (parse_rate_headers(L, hidx, &o->rate) < 0) luaL_error(L, "out of memory");
+    lua_getfield(L, hidx, "retry-after");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *v = lua_tostring(L, -1);
+      char *end;
+      double ra = strtod(v, &end);
+      while (*end == ' ' || *end == '\t') end++;
+      if (end != v && *end == '\0' && ra >= 0) o->retry_after = ra;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (o->stated_reset > 0) return;
+  lua_getfield(L, t, "body");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len;
+    const char *body = lua_tolstring(L, -1, &len);
+    double r;
+    if (mc_budgets_body_reset(body, len, &r)) o->stated_reset = r;
+  }
+  lua_pop(L, 1);
+}
+
+/*
+** p:decide{status, terr, nothing_sent, idempotent, reauthed, attempt, elapsed,
+**          now, waits, bucket, headers, body, reset_at, rate_limit, fail_fast, max_wait}
+** -> action, delay, kind, retryable, reset_at, ratelimit_type
+** action: "done" | "retry" | "reauth" | "wait" | "fail". On a 429, headers/body
+** are the response's and reset_at a reset known from elsewhere (an error's).
+*/
 static int l_policy_decide(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_outcome o;
   mc_decision d;
   luaL_checktype(L, 2, LUA_TTABLE);
-  memset(&o, 0, sizeof o);
+  lua_settop(L, 2);
+  mc_outcome_init(&o);
   o.status = (long)opt_field_real(L, 2, "status", 0);
   lua_getfield(L, 2, "terr");
   o.terr = terr_from_name(lua_tostring(L, -1));
@@ -307,13 +283,49 @@ static int l_policy_decide(lua_State *L) {
   o.reauthed = opt_field_bool(L, 2, "reauthed");
   o.attempt = (int)opt_field_real(L, 2, "attempt", 1);
   o.elapsed = opt_field_real(L, 2, "elapsed", 0);
-  o.reset_in = opt_field_real(L, 2, "reset_in", -1);
-  o.fail_fast = opt_field_bool(L, 2, "fail_fast");
+  o.now = opt_field_real(L, 2, "now", 0);
+  o.waits = (int)opt_field_real(L, 2, "waits", 0);
+  o.max_wait = opt_field_real(L, 2, "max_wait", -1);
+  o.stated_reset = opt_field_real(L, 2, "reset_at", 0);
+  o.rate_mode = opt_rate_mode(L, 2);
+  lua_getfield(L, 2, "bucket"); /* stays at index 3 while o.bucket points into it */
+  o.bucket = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : NULL;
+  if (o.status == 429) read_limit_inputs(L, 2, &o);
   d = mc_decide(&p->retry, &o, &p->rng);
   lua_pushstring(L, action_name(d.action));
   lua_pushnumber(L, d.delay);
   lua_pushstring(L, d.kind);
   lua_pushboolean(L, d.retryable);
+  push_rate_fields(L, &d);
+  return 6;
+}
+
+/*
+** p:admit(bucket, now [, {rate_limit=, max_wait=}])
+** -> action, delay, ratelimit_type, reset_at
+** Before sending: "send" now, "pace" (sleep delay, then send), "wait" (the
+** bucket ratelimit_type is empty until reset_at: sleep delay, then send), or
+** "fail" (empty, and this call may not wait: rate_limited).
+*/
+static int l_policy_admit(lua_State *L) {
+  lpolicy *p = check_policy(L);
+  const char *bucket = luaL_optstring(L, 2, NULL);
+  double now = luaL_checknumber(L, 3);
+  mc_rate_mode mode = MC_RATE_POLICY;
+  double max_wait = -1;
+  mc_decision d;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    mode = opt_rate_mode(L, 4);
+    max_wait = opt_field_real(L, 4, "max_wait", -1);
+  }
+  d = mc_admit(&p->retry, &p->budgets, bucket, now, mode, max_wait);
+  lua_pushstring(L, d.action == MC_ACT_DONE ? "send" : action_name(d.action));
+  lua_pushnumber(L, d.delay);
+  if (d.ratelimit_type[0]) lua_pushstring(L, d.ratelimit_type);
+  else lua_pushnil(L);
+  if (d.reset_at > 0) lua_pushnumber(L, d.reset_at);
+  else lua_pushnil(L);
   return 4;
 }
 
@@ -337,59 +349,31 @@ static int l_policy_budgets(lua_State *L) {
   return 1;
 }
 
-static int l_policy_backoff(lua_State *L) {
-  lpolicy *p = check_policy(L);
-  lua_pushnumber(L, mc_backoff(&p->retry, (int)luaL_checkinteger(L, 2), &p->rng));
-  return 1;
+/* close / __gc / __close (through mc_lua_class): free the budgets. */
+static void l_policy_release(lua_State *L, void *ud) {
+  lpolicy *p = (lpolicy *)ud;
+  (void)L;
+  mc_budgets_free(&p->budgets);
 }
 
-static int l_policy_close(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  if (p->open) {
-    mc_budgets_free(&p->budgets);
-    p->open = 0;
-  }
-  return 0;
-}
+static const luaL_Reg l_policy_methods[] = {
+  {"observe", l_policy_observe},
+  {"seed", l_policy_seed},
+  {"admit", l_policy_admit},
+  {"consume", l_policy_consume},
+  {"decide", l_policy_decide},
+  {"budget", l_policy_budget},
+  {"budgets", l_policy_budgets},
+  {NULL, NULL}
+};
 
-static int l_policy_tostring(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  lua_pushfstring(L, "mediacdn.Policy (%s)", p->open ? "open" : "closed");
-  return 1;
-}
+static const mc_lua_class l_policy_class = {"mediacdn.Policy", l_policy_methods, l_policy_release};
 
 void mc_lua_register_policy(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"url_escape", l_url_escape},
-    {"sha256_hex", l_sha256_hex},
-    {"hmac_sha256", l_hmac_sha256},
-    {"base64_encode", l_base64_encode},
-    {"base64_decode", l_base64_decode},
     {"policy", l_policy_new},
     {NULL, NULL}
   };
-  static const luaL_Reg methods[] = {
-    {"observe", l_policy_observe},
-    {"seed", l_policy_seed},
-    {"delay", l_policy_delay},
-    {"consume", l_policy_consume},
-    {"decide", l_policy_decide},
-    {"budget", l_policy_budget},
-    {"budgets", l_policy_budgets},
-    {"backoff", l_policy_backoff},
-    {"close", l_policy_close},
-    {NULL, NULL}
-  };
-  if (luaL_newmetatable(L, POLICY_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_policy_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_policy_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, l_policy_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  mc_lua_class_register(L, &l_policy_class);
   luaL_setfuncs(L, fns, 0);
 }

@@ -34,14 +34,14 @@
 #define MC_REDIS_MAX_DEPTH 16
 
 typedef struct mc_lua_redis {
-  int open;            /* 0 after close(): further use raises */
+  mc_lua_handle h;     /* open = 0 after close(): further use raises */
   mc_redis conn;
 } mc_lua_redis;
 
+static const mc_lua_class lredis_class; /* defined with the method table below */
+
 static mc_lua_redis *lredis_check(lua_State *L) {
-  mc_lua_redis *u = (mc_lua_redis *)luaL_checkudata(L, 1, MC_REDIS_MT);
-  if (!u->open) luaL_error(L, "attempt to use a closed " MC_REDIS_MT);
-  return u;
+  return (mc_lua_redis *)mc_lua_handle_check(L, 1, &lredis_class);
 }
 
 static int lredis_fail(lua_State *L, const mc_redis *r) {
@@ -50,14 +50,12 @@ static int lredis_fail(lua_State *L, const mc_redis *r) {
   return 2;
 }
 
-/* core.redis(): the userdata exists before any native resource. */
+/* core.redis(): the userdata exists before any native resource (a socket
+** comes with connect). */
 static int lredis_new(lua_State *L) {
-  mc_lua_redis *u = (mc_lua_redis *)mc_newuserdata(L, sizeof *u);
-  memset(u, 0, sizeof *u);
+  mc_lua_redis *u = (mc_lua_redis *)mc_lua_handle_new(L, &lredis_class, sizeof *u);
   mc_redis_init(&u->conn);
-  luaL_getmetatable(L, MC_REDIS_MT);
-  lua_setmetatable(L, -2);
-  u->open = 1;
+  u->h.open = 1;
   return 1;
 }
 
@@ -196,21 +194,10 @@ static int lredis_disconnect(lua_State *L) {
   return 0;
 }
 
-/* close / __gc / __close: idempotent */
-static int lredis_close(lua_State *L) {
-  mc_lua_redis *u = (mc_lua_redis *)luaL_checkudata(L, 1, MC_REDIS_MT);
-  if (u->open) {
-    mc_redis_free(&u->conn);
-    u->open = 0;
-  }
-  return 0;
-}
-
-static int lredis_tostring(lua_State *L) {
-  mc_lua_redis *u = (mc_lua_redis *)luaL_checkudata(L, 1, MC_REDIS_MT);
-  if (u->open) lua_pushfstring(L, MC_REDIS_MT " (%p)", (void *)u);
-  else lua_pushliteral(L, MC_REDIS_MT " (closed)");
-  return 1;
+/* close / __gc / __close (through mc_lua_class): the socket and queued replies go. */
+static void lredis_release(lua_State *L, void *ud) {
+  (void)L;
+  mc_redis_free(&((mc_lua_redis *)ud)->conn);
 }
 
 static int lredis_sha1_hex(lua_State *L) {
@@ -222,34 +209,24 @@ static int lredis_sha1_hex(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg lredis_methods[] = {
+  {"connect", lredis_connect},
+  {"connect_unix", lredis_connect_unix},
+  {"send", lredis_send},
+  {"step", lredis_step},
+  {"reply", lredis_reply},
+  {"alive", lredis_alive},
+  {"pending", lredis_pending},
+  {"fd", lredis_fd},
+  {"state", lredis_state},
+  {"disconnect", lredis_disconnect},
+  {NULL, NULL}
+};
+
+static const mc_lua_class lredis_class = { MC_REDIS_MT, lredis_methods, lredis_release };
+
 void mc_lua_register_redis(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    {"connect", lredis_connect},
-    {"connect_unix", lredis_connect_unix},
-    {"send", lredis_send},
-    {"step", lredis_step},
-    {"reply", lredis_reply},
-    {"alive", lredis_alive},
-    {"pending", lredis_pending},
-    {"fd", lredis_fd},
-    {"state", lredis_state},
-    {"disconnect", lredis_disconnect},
-    {"close", lredis_close},
-    {NULL, NULL}
-  };
-  luaL_newmetatable(L, MC_REDIS_MT);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, lredis_close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, lredis_close);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, lredis_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, MC_REDIS_MT);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
+  mc_lua_class_register(L, &lredis_class);
   lua_pushcfunction(L, lredis_new);
   lua_setfield(L, -2, "redis");
   lua_pushcfunction(L, lredis_sha1_hex);

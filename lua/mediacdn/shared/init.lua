@@ -14,7 +14,7 @@
 -- attach(client, opts) returns { redis = <mediacdn.redis client>, token_store =
 -- <store> | nil, budget_store = <store> | nil, fleet_size = N }, and puts the
 -- fleet budget in front of client.policy (mediacdn.shared.policy): call it
--- once the client has its policy, transport and auth key. Events from Redis (type "redis": down / up)
+-- once the client has its policy and transport, before its engine is built. Events from Redis (type "redis": down / up)
 -- and from the stores (type "shared": fallback / resume) go to the client's
 -- on_event.
 local mredis = require "mediacdn.redis"
@@ -27,15 +27,15 @@ local function argcheck(cond, msg)
   if not cond then error("mediacdn.sirv.new: shared." .. msg, 4) end
 end
 
---- Build the shared stores for `client` (a service client with _emit).
-function M.attach(client, opts)
+--- Build the shared stores for `client` (with transport, policy, rate_limit,
+-- max_wait); key names the account (the client's token key), emit sends events.
+function M.attach(client, opts, key, emit)
   argcheck(type(opts) == "table", "must be a table (shared = { redis = {...} })")
   local r = opts.redis
   argcheck(type(r) == "table", "redis must be a table of connection options or a mediacdn.redis client")
   local fleet_size = opts.fleet_size or 1
   argcheck(type(fleet_size) == "number" and fleet_size >= 1 and fleet_size % 1 == 0,
     "fleet_size must be a positive integer")
-  local emit = function(ev) client:_emit(ev) end
   local redis
   if type(r.eval) == "function" then
     redis = r
@@ -57,10 +57,10 @@ function M.attach(client, opts)
   end
   local b = opts.budget
   argcheck(b == nil or b == false or type(b) == "table", "budget must be a table or false")
-  if b ~= false and type(client.auth) == "table" and client.auth.key then
+  if b ~= false then
     b = b or {}
     out.budget_store = require("mediacdn.shared.budget_store").new{
-      redis = redis, account = client.auth.key, fleet_size = fleet_size,
+      redis = redis, account = key, fleet_size = fleet_size,
       safety = b.safety, burst = b.burst, slack = b.slack, on_event = emit,
     }
     -- admission through the fleet budget; every other decision stays the C policy's

@@ -46,7 +46,6 @@ function M.wrap(c, store, opts)
     error("mediacdn.shared.policy.wrap: opts.clock must be a transport (now, sleep)", 2)
   end
   local self = setmetatable({ c = c, store = store, clock = opts.clock, emit = opts.emit, bound = {},
-    mode = opts.rate_limit or "wait", max_wait = opts.max_wait or math.huge,
     last = setmetatable({}, { __mode = "k" }) }, Policy)
   -- bound methods are cached per wrapper
   setmetatable(self.bound, { __mode = "v" })
@@ -92,27 +91,6 @@ function Policy:decide(outcome)
     if outcome.status then self.store:observe(rate or nil, outcome.status, outcome.bucket) end
   end
   return self.c:decide(outcome)
-end
-
--- The engine's pacing question before its admit existed: booked like admit;
--- returns delay [, blocked_type] (the engine sleeps, or fails when blocked and
--- it may not wait).
-function Policy:delay(bucket)
-  if bucket == nil then return 0 end
-  for _ = 1, MAX_ROUNDS do
-    local wait, status, btype = self.store:reserve(bucket)
-    if status == "go" then return 0 end
-    if status == "paced" then return wait end
-    if status == "blocked" then
-      -- that engine would sleep and send unbooked: wait here and book again
-      if self.mode == "fail" or wait > self.max_wait then return wait, btype end
-      if self.emit then
-        self.emit{ type = "rate_limit", reason = "exhausted", ratelimit_type = btype, delay = wait, shared = true }
-      end
-    end
-    self.clock:sleep(wait)
-  end
-  return 1, bucket
 end
 
 function Policy:peek(bucket, now, o)
