@@ -85,6 +85,44 @@ describe_if("shared journal (Redis)", function()
     assert.equal(300, worker():count())
   end)
 
+  it("lets bulk runs in several workers split one job, taking over a dead worker's items", function()
+    local bulk = require "mediacdn.bulk"
+    local items = {}
+    for i = 1, 200 do items[i] = ("/bulk/%03d.jpg"):format(i) end
+    -- a worker that died holding three items (its leases run out)
+    local dead = worker{ lease = 0.3 }
+    for i = 10, 12 do assert.equal("yours", dead:claim(items[i])) end
+    local runs, worked = {}, {}
+    local policy = core.policy{}
+    local clock = { now = core.now, sleep = function(_, s) loop.sleep(s) end }
+    local fns = {}
+    for w = 1, 2 do
+      fns[w] = function()
+        local open, restartable = bulk.opener(items)
+        runs[w] = bulk.run{
+          open = open, restartable = restartable, concurrency = 4, policy = policy, clock = clock,
+          journal = worker{ lease = 2 },
+          work = function(item)
+            worked[item.path] = (worked[item.path] or 0) + 1
+            loop.sleep(0.001)
+            return true
+          end,
+        }
+        return runs[w]
+      end
+    end
+    local _, errs = loop.gather(fns, { concurrency = 2 })
+    assert.is_nil(errs[1])
+    assert.is_nil(errs[2])
+    for i = 1, #items do assert.equal(1, worked[items[i]], items[i]) end
+    assert.equal(200, runs[1].done + runs[2].done)
+    -- each run reports every item once: run here, or done by the other worker
+    for w = 1, 2 do assert.equal(200, runs[w].done + runs[w].skipped) end
+    assert.is_true(runs[1].done > 0 and runs[2].done > 0)
+    assert.is_true(runs[1].complete and runs[2].complete)
+    assert.equal(200, worker():count())
+  end)
+
   it("reports Redis failures instead of guessing", function()
     local a = worker()
     srv:kill()
