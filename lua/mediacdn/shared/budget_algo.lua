@@ -16,7 +16,7 @@
 --
 -- reserve(own, glob, now, n, o) -> wait, status, blocked_type, reset_at
 --   o = { safety = share of the limit held back (0.01), burst = share of the
---   limit that may go at once (0.05), share = processes splitting what is left
+--   limit that may go at once (0.9), share = processes splitting what is left
 --   (1 with Redis; fleet_size in the fallback), slack = seconds a window may
 --   outlive its announced reset (1: Sirv rounds resets down to the second) }.
 --   status "go": booked, send now. "paced": booked, send after `wait` seconds

@@ -5,7 +5,9 @@
 --     redis = <mediacdn.redis client>, account = "sirv:<hash>",
 --     fleet_size = 1,     -- processes sharing the account: the local share while Redis is down
 --     safety = 0.01,      -- share of each limit never spent (other users of the account)
---     burst = 0.05,       -- share of each limit that may go back to back
+--     burst = 0.9,        -- share of each limit that may go back to back; pacing spreads
+--                         -- the rest over what is left of the window (as the C policy
+--                         -- paces the last 10 % by default)
 --     slack = 1,          -- seconds a window may outlive its (whole-second) reset
 --     on_event = fn,      -- {type = "shared", component = "budget", action = "fallback"|"resume", reason}
 --   }
@@ -114,7 +116,7 @@ function M.new(opts)
   end
   return setmetatable({
     redis = opts.redis, account = opts.account,
-    opts = { safety = opts.safety or 0.01, burst = opts.burst or 0.05, slack = opts.slack or 1, share = fleet },
+    opts = { safety = opts.safety or 0.01, burst = opts.burst or 0.9, slack = opts.slack or 1, share = fleet },
     on_event = opts.on_event,
     mirror = {},        -- type -> bucket: this process's own mirror (the fallback)
     degraded = false,
