@@ -74,6 +74,16 @@ if v and string.match(v, '^[^|]*|[^|]*|(.*)$') == ARGV[1] then return redis.call
 return 0
 ]])
 
+-- take the lock for ARGV[1] (or keep it: get() may have taken it in its name): 1 | 0
+local LOCK = mredis.script([[
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+]])
+
 -- release a lock only if ARGV[1] still owns it
 local UNLOCK = mredis.script([[
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -101,7 +111,7 @@ function M.new(opts)
     on_event = opts.on_event,
     fallback = opts.fallback or auth.local_store(clock, lock_ttl),
     cache = {},        -- key -> { token, expires_at, until }
-    held = {},         -- key .. "\0" .. owner -> "redis" | "local"
+    held = {},         -- key .. "\0" .. owner -> "redis" | "local" (from lock to unlock)
     degraded = false,
   }, Store)
 end
@@ -159,8 +169,8 @@ function Store:get(key)
   if not token then return nil end
   self.fallback:set(key, token, exp) -- for an outage: the fleet's token, not a new one
   if res[2] == 1 then
-    -- elected: this caller refreshes; to it alone the token reads as stale
-    self.held[key .. "\0" .. owner] = "redis"
+    -- elected (the lock is taken in its name): to this caller alone the token reads
+    -- as stale, so it refreshes; its lock() finds the lock already its own
     return token, now - 1
   end
   self.cache[key] = { token = token, expires_at = exp, until_ = min(now + self.cache_s, exp) }
@@ -191,17 +201,16 @@ end
 function Store:lock(key, timeout)
   local owner = self:_owner()
   local hk = key .. "\0" .. owner
-  if self.held[hk] then return true end -- elected by get()
   local _, lk = self:_keys(key)
   local redis = self.redis
-  local res, err = redis:call("SET", lk, owner, "NX", "PX", floor(self.lock_ttl * 1000))
+  local res, err = redis:eval(LOCK, { lk }, { owner, floor(self.lock_ttl * 1000) })
   if res == nil then
     local got, lerr = self:_down(err):lock(key, timeout)
     if got then self.held[hk] = "local" end
     return got, lerr
   end
   self:_up()
-  if res ~= mredis.null then
+  if res == 1 then
     self.held[hk] = "redis"
     return true
   end
