@@ -213,6 +213,20 @@ describe_if("Redis clients", function()
       c:close()
     end)
 
+    it("reads connection options from a URL", function()
+      assert.same({ host = "10.0.0.5", port = 6379, password = "p:w", db = 2 },
+        mredis.parse_url("redis://:p:w@10.0.0.5:6379/2"))
+      assert.same({ host = "localhost" }, mredis.parse_url("redis://localhost"))
+      assert.same({ path = "/run/r.sock", db = 1 }, mredis.parse_url("unix:///run/r.sock?db=1"))
+      assert.is_nil(mredis.parse_url("http://x"))
+      assert.is_nil(mredis.parse_url("redis://h:99999"))
+      local opts = mredis.parse_url("redis://127.0.0.1:" .. srv.port .. "/4")
+      opts.timeout = 0.5
+      local c = mredis.new(opts)
+      assert.equal("OK", c:call("SET", "via-url", "1"))
+      assert.equal("1", srv:cli("-n", "4", "GET", "via-url"))
+    end)
+
     it("rejects bad options with the argument's name", function()
       assert.has_error(function() mredis.new{ timeout = 0 } end,
         "mediacdn.redis.new: timeout must be a positive number")

@@ -14,6 +14,7 @@
 --   redis:available()                     -> false while the breaker is open
 --   redis:now(), redis:sleep(s)           -- the runtime's clock and sleep (yield in loops/nginx)
 --   redis.null                            -- a nil bulk reply (== ngx.null == core.null)
+--   require("mediacdn.redis").parse_url("redis://:pw@10.0.0.5:6379/2") -> opts for new()
 --
 -- Which connection: inside nginx, where cosockets work, lua-resty-redis
 -- (mediacdn.redis.resty, never blocks a worker); everywhere else the binding's
@@ -66,6 +67,27 @@ function M.random_id()
     bytes = tostring({}) .. ("%.6f"):format(os.clock()) .. tostring(os.time())
   end
   return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end)):sub(1, 24)
+end
+
+--- Connection options from a URL: redis://[:password@]host[:port][/db] or
+-- unix:///path/to.sock[?db=N] (the form a CLI profile or an environment variable
+-- holds). Returns opts for new(), or nil, message.
+function M.parse_url(url)
+  if type(url) ~= "string" then return nil, "a Redis URL must be a string" end
+  local path, q = url:match("^unix://(/[^?]*)%??(.*)$")
+  if path then
+    return { path = path, db = tonumber(q:match("db=(%d+)")) }
+  end
+  local rest = url:match("^redis://(.*)$")
+  if not rest then return nil, "a Redis URL starts with redis:// or unix://" end
+  local auth, hostpart = rest:match("^(.*)@([^@]*)$")
+  if not auth then hostpart = rest end
+  local password = auth and (auth:match("^[^:]*:(.*)$") or auth) or nil
+  local host, port, db = hostpart:match("^([^:/]+):?(%d*)/?(%d*)$")
+  if not host then return nil, "cannot read host[:port][/db] in the Redis URL" end
+  port = tonumber(port)
+  if port and (port < 1 or port > 65535) then return nil, "the Redis port must be 1-65535" end
+  return { host = host, port = port, password = password ~= "" and password or nil, db = tonumber(db) }
 end
 
 --- A server-side script: define it once (module level) and pass it to eval.
