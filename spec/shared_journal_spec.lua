@@ -123,6 +123,39 @@ describe_if("shared journal (Redis)", function()
     assert.equal(200, worker():count())
   end)
 
+  it("pauses a bulk run while Redis stalls, says so, and goes on when it answers", function()
+    local bulk = require "mediacdn.bulk"
+    local items = {}
+    for i = 1, 60 do items[i] = ("/pause/%02d.jpg"):format(i) end
+    local events, worked, paused = {}, {}, false
+    local clock = { now = core.now, sleep = function(_, s) loop.sleep(s) end }
+    local j = journal.new{ redis = mredis.new{ port = srv.port, timeout = 0.1,
+      breaker = { failures = 1, cooldown = 0.2 } }, job = "pause", lease = 5 }
+    local summary
+    loop.run(function()
+      local open, restartable = bulk.opener(items)
+      summary = bulk.run{
+        open = open, restartable = restartable, concurrency = 2, policy = core.policy{}, clock = clock,
+        journal = j, event = function(ev) events[#events + 1] = ev.action end,
+        work = function(item)
+          worked[item.path] = (worked[item.path] or 0) + 1
+          if item.path == items[20] and not paused then
+            paused = true
+            srv:pause() -- Redis stops answering in the middle of the run
+            loop.spawn(function() loop.sleep(1.5); srv:resume() end)
+          end
+          return true
+        end,
+      }
+    end)
+    srv:resume()
+    assert.same({ "pause", "resume" }, { events[1], events[2] })
+    assert.is_true(summary.complete)
+    assert.equal(60, summary.done)
+    for i = 1, #items do assert.equal(1, worked[items[i]], items[i]) end
+    assert.equal(60, j:count())
+  end)
+
   it("reports Redis failures instead of guessing", function()
     local a = worker()
     srv:kill()

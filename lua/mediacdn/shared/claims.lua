@@ -26,16 +26,23 @@ local function event(ctx, action, reason)
 end
 
 -- Call fn() -> value | nil, err until it answers, pausing in between; nil, err
--- after pause_max seconds.
+-- after pause_max seconds. The run reports one "pause" when its first caller
+-- starts waiting and one "resume" when a call goes through again.
 local function with_pause(ctx, fn)
   local wait, paused = 0.25, 0
   while true do
     local v, err = fn()
     if v ~= nil then
-      if paused > 0 then event(ctx, "resume") end
+      if ctx.journal_paused then
+        ctx.journal_paused = false
+        event(ctx, "resume")
+      end
       return v
     end
-    if paused == 0 then event(ctx, "pause", tostring(err)) end
+    if not ctx.journal_paused then
+      ctx.journal_paused = true
+      event(ctx, "pause", tostring(err))
+    end
     if paused >= ctx.pause_max then return nil, err end
     ctx.clock:sleep(wait)
     paused = paused + wait
