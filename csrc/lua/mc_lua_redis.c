@@ -36,6 +36,7 @@
 typedef struct mc_lua_redis {
   mc_lua_handle h;     /* open = 0 after close(): further use raises */
   mc_redis conn;
+  redisReply *pushing; /* the reply being converted: freed even if that raises */
 } mc_lua_redis;
 
 static const mc_lua_class lredis_class; /* defined with the method table below */
@@ -142,22 +143,29 @@ static void lredis_push_reply(lua_State *L, const redisReply *r, int depth) {
   }
 }
 
-/* r:reply(): the reply is freed even when pushing it raises (out of memory):
-** it stays anchored in a to-be-freed slot of the userdata until then. */
+/* r:reply(): the reply taken from the queue is parked in u->pushing while it is
+** converted, so a raise (out of memory) cannot leak it: the next reply() or
+** close frees it. */
 static int lredis_reply(lua_State *L) {
   mc_lua_redis *u = lredis_check(L);
-  redisReply *r = mc_redis_take(&u->conn);
+  redisReply *r;
   int nret = 1;
+  if (u->pushing) {
+    freeReplyObject(u->pushing);
+    u->pushing = NULL;
+  }
+  r = mc_redis_take(&u->conn);
   if (!r) return luaL_error(L, "redis:reply: no reply is ready (call step until it returns > 0)");
+  u->pushing = r;
   if (r->type == REDIS_REPLY_ERROR) {
     lua_pushnil(L);
     lua_pushlstring(L, r->str, r->len);
     lua_pushliteral(L, "redis");
     nret = 3;
   } else {
-    /* a raise here (OOM) would leak r: such a failure leaves the state unusable anyway */
     lredis_push_reply(L, r, 0);
   }
+  u->pushing = NULL;
   freeReplyObject(r);
   return nret;
 }
@@ -196,8 +204,13 @@ static int lredis_disconnect(lua_State *L) {
 
 /* close / __gc / __close (through mc_lua_class): the socket and queued replies go. */
 static void lredis_release(lua_State *L, void *ud) {
+  mc_lua_redis *u = (mc_lua_redis *)ud;
   (void)L;
-  mc_redis_free(&((mc_lua_redis *)ud)->conn);
+  if (u->pushing) {
+    freeReplyObject(u->pushing);
+    u->pushing = NULL;
+  }
+  mc_redis_free(&u->conn);
 }
 
 static int lredis_sha1_hex(lua_State *L) {
