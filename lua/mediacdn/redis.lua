@@ -144,8 +144,9 @@ function Client:_emit(ev)
   pcall(self.on_event, ev)
 end
 
--- The connection pool for the running context: resty where cosockets work,
--- else hiredis; nil, message when neither can run here.
+-- The connection pool for the running context: resty where cosockets work
+-- (never hiredis there: it would block the worker), else hiredis (plain Lua,
+-- and nginx's init phases); nil, message when neither can run here.
 function Client:_pool()
   if phase.cosockets_allowed() then
     local resty = require "mediacdn.redis.resty"
@@ -153,6 +154,9 @@ function Client:_pool()
       self.resty_pool = self.resty_pool or resty.new(self.conf)
       return self.resty_pool
     end
+    -- a request handler must never block its worker: no hiredis here
+    return nil, "lua-resty-redis is not installed (Debian: lua-nginx-redis); "
+      .. "the blocking hiredis client is not used inside nginx request handlers"
   end
   local hiredis = require "mediacdn.redis.hiredis"
   if hiredis.available then
