@@ -217,7 +217,9 @@ describe_if("shared token store (Redis)", function()
 
     it("after a 401, one client drops the token and one new token serves everyone", function()
       local events = {}
-      local a, b = client(events), client(events)
+      -- the Redis options as a URL (as a CLI profile or an env variable holds them)
+      local a = client(events, { shared = { redis = "redis://127.0.0.1:" .. srv.port .. "/0" } })
+      local b = client(events)
       assert(a:call("getAccountLimits"))
       assert(b:call("getAccountLimits"))
       assert.equal(1, sb:stats().token_requests)

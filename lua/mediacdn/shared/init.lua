@@ -5,21 +5,23 @@
 --     shared = {
 --       redis = { host =, port =, path =, password =, db =, prefix = "mediacdn:",
 --                 timeout = 0.05, breaker = { failures = 2, cooldown = 2 } },
---                 -- or an existing mediacdn.redis client
+--                 -- or "redis://:pw@host:port/db", or an existing mediacdn.redis client
 --       fleet_size = 4,      -- processes sharing the account (the local share
 --                            -- of a budget while Redis is down)
 --       token = { lock_ttl = 30, refresh_ahead = 0.25, cache = 1 },  -- or false
+--       budget = { safety = 0.01, burst = 0.9, slack = 1 },             -- or false
 --     } }
 --
--- attach(client, opts) returns { redis = <mediacdn.redis client>, token_store =
--- <store> | nil, budget_store = <store> | nil, fleet_size = N }, and puts the
--- fleet budget in front of client.policy (mediacdn.shared.policy): call it
--- once the client has its policy and transport, before its engine is built. Events from Redis (type "redis": down / up)
--- and from the stores (type "shared": fallback / resume) go to the client's
--- on_event.
+-- attach(client, opts, key, emit) returns { redis = <mediacdn.redis client>,
+-- token_store = <store> | nil, budget_store = <store> | nil, fleet_size = N },
+-- and puts the fleet budget in front of client.policy (mediacdn.shared.policy):
+-- call it once the client has its policy and transport, before its engine is
+-- built. key names the account (the client's token key). Events from Redis
+-- (type "redis": down / up) and from the stores (type "shared": fallback /
+-- resume) go to emit.
 local mredis = require "mediacdn.redis"
 
-local type, error, pairs = type, error, pairs
+local type, error, pairs, tostring = type, error, pairs, tostring
 
 local M = {}
 
@@ -32,7 +34,12 @@ end
 function M.attach(client, opts, key, emit)
   argcheck(type(opts) == "table", "must be a table (shared = { redis = {...} })")
   local r = opts.redis
-  argcheck(type(r) == "table", "redis must be a table of connection options or a mediacdn.redis client")
+  if type(r) == "string" then
+    local parsed, perr = mredis.parse_url(r)
+    argcheck(parsed ~= nil, "redis: " .. tostring(perr))
+    r = parsed
+  end
+  argcheck(type(r) == "table", "redis must be a table of connection options, a URL or a mediacdn.redis client")
   local fleet_size = opts.fleet_size or 1
   argcheck(type(fleet_size) == "number" and fleet_size >= 1 and fleet_size % 1 == 0,
     "fleet_size must be a positive integer")
@@ -65,7 +72,7 @@ function M.attach(client, opts, key, emit)
     }
     -- admission through the fleet budget; every other decision stays the C policy's
     client.policy = require("mediacdn.shared.policy").wrap(client.policy, out.budget_store,
-      { clock = client.transport, emit = emit, rate_limit = client.rate_limit, max_wait = client.max_wait })
+      { clock = client.transport, emit = emit })
   end
   return out
 end
