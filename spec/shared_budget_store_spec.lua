@@ -118,6 +118,22 @@ describe_if("shared budget store (Redis)", function()
     assert.equal(-1, b:snapshot("rest:guessed").limit)
   end)
 
+  it("is seeded from getAccountLimits through the shared policy", function()
+    local a = store()
+    local p = require("mediacdn.shared.policy").wrap(core.policy{}, a,
+      { clock = { now = core.now, sleep = function(_, s) core.sleep(s) end } })
+    local reset = math.floor(core.now()) + 600
+    p:seed{ ["rest:global"] = { count = 40, limit = 100, remaining = 60, reset = reset },
+      ["rest:post:files:search"] = { count = 1, limit = 10, remaining = 9, reset = reset },
+      ["s3:global"] = { count = 0, limit = 5, remaining = 5, reset = reset } }
+    assert.equal(40, a:snapshot(G).used)
+    assert.equal(1, a:snapshot("rest:post:files:search").used)
+    assert.is_nil(a:snapshot("s3:global").limit)
+    assert.equal(60, p:budget(G).remaining) -- the C policy's view too
+    assert.equal("send", (p:admit(G, core.now())))
+    assert.equal(41, a:snapshot(G).used)
+  end)
+
   it("falls back to a local share of the limit while Redis is down, and resumes", function()
     local events = {}
     local a = store{ fleet_size = 4, burst = 1, on_event = function(ev) events[#events + 1] = ev.action end }

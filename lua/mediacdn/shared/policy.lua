@@ -18,9 +18,11 @@
 --     fleet mirror first (a 429 there stops every process), then decides in C.
 --   p:peek(bucket, now [, opts]) -- the C policy's own admit, which books
 --     nothing: for checks that are not sends (the bulk runner's batch check).
--- Everything else (observe, consume, seed, budget, budgets, backoff, close)
--- is the C policy's.
-local setmetatable, type, rawget = setmetatable, type, rawget
+--   p:seed(limits)  -- getAccountLimits' answer: the C policy's budgets and the
+--     fleet mirror of every rest:* bucket.
+-- Everything else (observe, consume, budget, budgets, backoff, close) is the C
+-- policy's.
+local setmetatable, type, rawget, pairs, tonumber = setmetatable, type, rawget, pairs, tonumber
 local co_running = coroutine.running
 local MAIN = {} -- the key of the main thread (LuaJIT: coroutine.running() is nil there)
 
@@ -91,6 +93,20 @@ function Policy:decide(outcome)
     if outcome.status then self.store:observe(rate or nil, outcome.status, outcome.bucket) end
   end
   return self.c:decide(outcome)
+end
+
+-- getAccountLimits' answer seeds the C policy and corrects the fleet mirror of
+-- every REST bucket it lists.
+function Policy:seed(limits)
+  self.c:seed(limits)
+  if type(limits) ~= "table" then return end
+  for name, b in pairs(limits) do
+    if type(name) == "string" and name:sub(1, 5) == "rest:" and type(b) == "table"
+        and tonumber(b.limit) and tonumber(b.remaining) and tonumber(b.reset) then
+      self.store:observe({ type = name, limit = tonumber(b.limit), remaining = tonumber(b.remaining),
+        reset = tonumber(b.reset) }, 200, nil)
+    end
+  end
 end
 
 function Policy:peek(bucket, now, o)
