@@ -15,7 +15,8 @@
 -- polls the socket for at most 1 ms, then yields (loop.sleep) so the other
 -- tasks run, and polls again — a healthy Redis answers within the first poll
 -- (loopback: ~0.05 ms), a stalled one costs the other tasks nothing but these
--- 1 ms slices, and the caller gets "timeout" at its deadline. (hiredis' own
+-- 1 ms slices, and the caller gets "timeout" at its deadline (plus however long
+-- the loop's other tasks run before it is resumed: the scheduler is cooperative). (hiredis' own
 -- async API would need the loop to watch a second fd; the slices give the same
 -- bound without touching the scheduler.)
 --
@@ -67,7 +68,10 @@ local function wait_reply(conn, deadline)
     local n, err = conn:step(ms)
     if not n then return nil, err, "io" end
     if n > 0 then return true end
-    if loop and deadline - monotonic() > 0 then loop.sleep(YIELD_S) end
+    if loop then
+      local rest = deadline - monotonic()
+      if rest > 0 then loop.sleep(min(YIELD_S, rest)) end
+    end
   end
 end
 
