@@ -11,6 +11,7 @@ PKGS=(
   lua-busted luarocks lua-cjson
   nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
   procps lua-socket lua-luv openssl
+  libhiredis-dev redis-server lua-nginx-redis   # fleet sharing (lua-nginx-redis pulls nginx-extras)
 )
 
 missing=()

@@ -109,5 +109,6 @@ int luaopen_mediacdn_core(lua_State *L) {
   mc_lua_register_tus(L);
   mc_lua_register_imgurl(L);
   mc_lua_register_sparevideos(L);
+  mc_lua_register_redis(L);
   return 1;
 }

@@ -53,9 +53,14 @@ local function wire(self, opts, secret, retry)
   local deadline = retry.deadline or D.retry_deadline
   -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
   local lock_timeout = deadline + D.token_lock_slack
-  local store = opts.token_store or auth.local_store(self.transport, lock_timeout)
   local key = "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. self.client_id):sub(1, 24)
   local eng, tokens, last_token
+  -- fleets (issue 17): the token and the budgets shared through Redis; the fleet
+  -- budget goes in front of self.policy before the engine takes it
+  self.shared = opts.shared and require("mediacdn.shared").attach(self, opts.shared, key,
+    function(ev) if eng then eng:emit(ev) end end) or nil
+  local store = opts.token_store or (self.shared and self.shared.token_store)
+    or auth.local_store(self.transport, lock_timeout)
   local on_event = self.on_event
 
   -- Strings that must never appear in an error, log line or event.

@@ -3,7 +3,9 @@
 --   GET  /_sandbox/health                 {ok, files, version}
 --   POST /_sandbox/faults {rules=[...]}   add fault rules; GET lists; DELETE clears
 --   GET  /_sandbox/stats                  {requests = {["GET /v2/files/stat"]=n}, token_requests, total}
---   POST /_sandbox/stats/reset
+--   POST /_sandbox/stats/reset           (also the rate-limit 429 counts and the write log)
+--   GET  /_sandbox/writes                 {["POST /v2/files/meta/tags"] = {[filename] = n}}: successful writes
+--   GET  /_sandbox/windows                {closed = [{bucket, start, count, limit}], open = [...], window_seconds}
 --   GET  /_sandbox/limits                 every bucket, window_seconds, overrides
 --   POST /_sandbox/limits {limits={...}, window_seconds=N}; DELETE drops overrides
 --   POST /_sandbox/limits/reset           every window restarts now
@@ -96,6 +98,14 @@ end
 
 routes["GET /_sandbox/stats"] = function()
   return ok(counters.snapshot())
+end
+
+routes["GET /_sandbox/writes"] = function()
+  return ok(counters.writes())
+end
+
+routes["GET /_sandbox/windows"] = function()
+  return ok(ratelimit.history())
 end
 
 routes["POST /_sandbox/stats/reset"] = function()

@@ -231,7 +231,10 @@ local function handle_v2(method, uri)
   else
     local ok
     ok, info = ratelimit.take(ep.bucket, ep.counted)
-    if not ok then return send(ratelimit.too_many(info), mode) end
+    if not ok then
+      counters.limited(info.exhausted)
+      return send(ratelimit.too_many(info), mode)
+    end
   end
 
   local res
@@ -258,6 +261,9 @@ local function handle_v2(method, uri)
     end
   end
   ratelimit.headers(info, res.headers)
+  if method ~= "GET" and method ~= "HEAD" and res.status < 300 and req.args and type(req.args.filename) == "string" then
+    counters.write(method .. " " .. uri, req.args.filename)
+  end
   return send(res, mode, rule)
 end
 
