@@ -31,7 +31,8 @@ local function check_rule(r, i)
   if type(r.path) ~= "string" or r.path == "" then return nil, where .. ".path must be a string" end
   if r.method ~= nil and type(r.method) ~= "string" then return nil, where .. ".method must be a string" end
   if not actions[r.action] then
-    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, invalid_json, latency, throttle, reset_body, lose_upload, expired_url, corrupt"
+    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, "
+      .. "invalid_json, latency, throttle, reset_body, lose_upload, expired_url, corrupt"
   end
   for _, k in ipairs({ "skip", "times", "status", "reset_in", "seconds", "ms", "bytes", "rate", "probability" }) do
     if r[k] ~= nil and type(r[k]) ~= "number" then return nil, where .. "." .. k .. " must be a number" end
