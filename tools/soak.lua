@@ -37,12 +37,12 @@ for a lost update (any client has that race; it is not what is measured).
 
 Operations: small upload (new or overwrite), large upload (streamed from a
 file), download, stat, meta edit (title; add or remove a tag), search,
-rename, copy, delete; SpareVideos upload and delete (the same fault mix on
-/api/v1/* and the upload file server). A SpareVideos file whose code never
+rename, copy, delete, tus upload (Sirv's resumable flow, 256 KiB chunks);
+SpareVideos upload and delete (the same fault mix on /api/v1/*, the
+SpareVideos file server and the tus endpoint /upload/*). A SpareVideos file whose code never
 came back (a failed upload call, or a POST attempt cut off after the file
 server stored it: the API gives no way to learn that code) is counted as an
 orphan; more orphans than such calls and attempts is a duplication.
-Not yet in the mix: tus uploads (the tus issue has not landed).
 ]]
 
 local sandbox = require "helpers.sandbox"
@@ -293,7 +293,10 @@ function Task:failed(err)
   end
 end
 
-local function upload(t, large)
+-- kind: "small" ({data=} in memory), "large" (streamed from a file) or
+-- "tus" (Sirv's tus flow: resumable, 256 KiB chunks)
+local function upload(t, kind)
+  local large = kind ~= "small"
   local path = (large or random() < 0.5 or #t.list == 0) and t:fresh() or t:pick()
   local old = t.files[path]
   local data = content(large and opt.large_kb * 1024 or random(1, 64 * 1024))
@@ -301,7 +304,11 @@ local function upload(t, large)
   if large then
     local src = t.tmp .. ".src"
     write_all(src, data)
-    ok, err = t.c:upload(path, src)
+    if kind == "tus" then
+      ok, err = t.c:upload(path, src, { resumable = true, journal = false, chunk_size = 256 * 1024 })
+    else
+      ok, err = t.c:upload(path, src)
+    end
     os.remove(src)
   else
     ok, err = t.c:upload(path, { data = data })
@@ -319,8 +326,9 @@ local function upload(t, large)
   end
 end
 
-ops.upload_small = function(t) upload(t, false) end
-ops.upload_large = function(t) upload(t, true) end
+ops.upload_small = function(t) upload(t, "small") end
+ops.upload_large = function(t) upload(t, "large") end
+ops.upload_tus = function(t) upload(t, "tus") end
 
 ops.download = function(t)
   local path = t:pick()
@@ -481,7 +489,7 @@ end
 local MIX = {
   { "upload_small", 25 }, { "upload_large", 3 }, { "download", 15 }, { "stat", 10 },
   { "meta", 15 }, { "search", 5 }, { "rename", 10 }, { "copy", 5 }, { "delete", 12 },
-  { "sv_upload", 4 }, { "sv_delete", 2 },
+  { "sv_upload", 4 }, { "sv_delete", 2 }, { "upload_tus", 2 },
 }
 local MIX_TOTAL = 0
 for _, m in ipairs(MIX) do MIX_TOTAL = MIX_TOTAL + m[2] end
@@ -587,19 +595,20 @@ end
 local function fault_rules()
   local rules = {}
   local function add(r) rules[#rules + 1] = r end
-  for _, all in ipairs({ "/v2/*", "/api/v1/*", "/fileservers/*" }) do
+  for _, all in ipairs({ "/v2/*", "/api/v1/*", "/fileservers/*", "/upload/*" }) do
     add{ path = all, action = "status", status = 503, probability = 0.04, times = -1 }
     add{ path = all, action = "status", status = 500, probability = 0.02, times = -1 }
     add{ path = all, action = "status", status = 502, probability = 0.02, times = -1 }
     add{ path = all, action = "status", status = 504, probability = 0.02, times = -1 }
-    if all ~= "/fileservers/*" then       -- the file server sends no rate limits
+    local upload_server = all == "/fileservers/*" or all == "/upload/*"
+    if not upload_server then             -- the upload servers send no rate limits
       add{ path = all, action = "rate_limit", reset_in = 1, probability = 0.02, times = -1 }
     end
     add{ path = all, action = "reset", probability = 0.01, times = -1 }
     add{ path = all, action = "stall", seconds = STALL, probability = opt.stall, times = -1 }
     -- Sirv's token endpoint never answers "Expired token" (the real one does not)
     if all == "/v2/*" then add{ path = "/v2/token", action = "latency", ms = 0, times = -1 } end
-    if all ~= "/fileservers/*" then
+    if not upload_server then
       add{ path = all, action = "expired_token", probability = 0.01, times = -1 }
     end
   end
