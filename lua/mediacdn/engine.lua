@@ -240,7 +240,9 @@ function Engine:perform(intent)
     local now = sink and t:now()
     local verdict, outcome
     if res then
-      local rate = policy:observe(res.headers)
+      -- status and bucket let a shared policy (mediacdn.shared.policy) correct the
+      -- fleet's mirror on every response, 2xx included; the C policy ignores them
+      local rate = policy:observe(res.headers, res.status, intent.bucket)
       -- learn which bucket an operation really counts against (Sirv names it in
       -- X-RateLimit-Type), so the next call paces against that budget
       if rate and rate.type ~= "rest:global" and rate.type ~= intent.bucket and self.buckets

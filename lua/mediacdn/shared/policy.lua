@@ -14,17 +14,16 @@
 --     or another caller's probe of a new window, is waited out HERE (through
 --     the clock, with a rate_limit event) and booked again, because a request
 --     must never leave unbooked.
---   p:decide(outcome)  -- hands the response's rate headers and status to the
---     fleet mirror first (a 429 there stops every process), then decides in C.
+--   p:observe(headers [, status, bucket]) -- the C policy's observe; with a
+--     status (the engine passes it for every response, 2xx included) it also
+--     corrects the fleet mirror (a 429 there stops every process).
 --   p:peek(bucket, now [, opts]) -- the C policy's own admit, which books
 --     nothing: for checks that are not sends (the bulk runner's batch check).
 --   p:seed(limits)  -- getAccountLimits' answer: the C policy's budgets and the
 --     fleet mirror of every rest:* bucket.
--- Everything else (observe, consume, budget, budgets, backoff, close) is the C
+-- Everything else (decide, consume, budget, budgets, backoff, close) is the C
 -- policy's.
 local setmetatable, type, rawget, pairs, tonumber = setmetatable, type, rawget, pairs, tonumber
-local co_running = coroutine.running
-local MAIN = {} -- the key of the main thread (LuaJIT: coroutine.running() is nil there)
 
 local M = {}
 
@@ -47,8 +46,7 @@ function M.wrap(c, store, opts)
   if type(opts.clock) ~= "table" or type(opts.clock.sleep) ~= "function" then
     error("mediacdn.shared.policy.wrap: opts.clock must be a transport (now, sleep)", 2)
   end
-  local self = setmetatable({ c = c, store = store, clock = opts.clock, emit = opts.emit, bound = {},
-    last = setmetatable({}, { __mode = "k" }) }, Policy)
+  local self = setmetatable({ c = c, store = store, clock = opts.clock, emit = opts.emit, bound = {} }, Policy)
   -- bound methods are cached per wrapper
   setmetatable(self.bound, { __mode = "v" })
   return self
@@ -76,23 +74,14 @@ function Policy:admit(bucket, _now, o) -- (the clock of core.policy's admit: unu
   return "fail", 0, bucket, nil
 end
 
--- The C policy's observe; the rate it read is kept for decide (per caller) in
--- case the outcome does not carry the headers.
-function Policy:observe(headers)
+-- The C policy's observe, plus the fleet mirror's correction when the caller
+-- gives the response's status (and the request's bucket).
+function Policy:observe(headers, status, bucket)
   local rate = self.c:observe(headers)
-  self.last[co_running() or MAIN] = rate or false
+  -- every response (2xx too: the engine decides nothing on a plain 2xx) corrects
+  -- the fleet mirror; a 429 anywhere stops the fleet for its bucket
+  if status then self.store:observe(rate or nil, status, bucket) end
   return rate
-end
-
-function Policy:decide(outcome)
-  if type(outcome) == "table" then
-    local key = co_running() or MAIN
-    local rate = self.last[key]
-    self.last[key] = nil
-    if type(outcome.headers) == "table" then rate = self.c:observe(outcome.headers) end
-    if outcome.status then self.store:observe(rate or nil, outcome.status, outcome.bucket) end
-  end
-  return self.c:decide(outcome)
 end
 
 -- getAccountLimits' answer seeds the C policy and corrects the fleet mirror of
