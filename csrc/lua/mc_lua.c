@@ -22,5 +22,6 @@ int luaopen_mediacdn_core(lua_State *L) {
   mc_lua_register_json(L);
   mc_lua_register_http(L);
   mc_lua_register_policy(L);
+  mc_lua_register_signal(L);
   return 1;
 }

@@ -13,6 +13,7 @@
 void mc_lua_register_json(lua_State *L);    /* mc_lua_json.c: json_decode, json_encode, null, array_mt */
 void mc_lua_register_http(lua_State *L);    /* mc_lua_http.c: easy(), multi() (libcurl transport) */
 void mc_lua_register_policy(lua_State *L);  /* mc_lua_policy.c: url_escape, budgets, backoff, classify, crypto */
+void mc_lua_register_signal(lua_State *L);  /* mc_lua_signal.c: signal_watch (SIGINT etc. as data, for the CLI) */
 
 /* Push a JSON document (cJSON tree) as Lua values; defined in mc_lua_json.c. */
 struct cJSON;
