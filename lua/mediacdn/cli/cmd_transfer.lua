@@ -277,6 +277,7 @@ local function run(ctx, opts)
       if st and not st.isDirectory then recursive = false end
     end
     local tree_a, tree_b
+    ctx.reporter:phase(("Comparing %s with %s"):format(a.arg, b.arg))
     if recursive then
       tree_a = list(ctx, sirv, a, matcher, "SRC")
       if not tree_a then return end

@@ -5,10 +5,12 @@
 -- a local one; otherwise a path that starts with "/" is a Sirv path and anything
 -- else (`./dir`, `dir`, `../x`, `~/x`) is local. When the other argument of cp or
 -- sync is written `sirv:...`, a bare `/home/me/x` is taken as local, so local
--- absolute paths stay easy to write.
+-- absolute paths stay easy to write. Two bare absolute paths are ambiguous (a
+-- server-side copy, or a download to /home/...?): cp and sync refuse them and
+-- ask for sirv: or file:.
 --
 --   paths.arg(s) -> {remote = bool, path = "...", explicit = bool} | raises exit.usage
---   paths.pair(src, dst) -> a, b   (cp/sync: applies the sirv: rule above)
+--   paths.pair(src, dst) -> a, b   (cp/sync: applies the two rules above)
 --   paths.remote(s, what) -> "/normalised"   (a Sirv-only argument; raises on a bad one)
 --   paths.rjoin("/a", "b/c") -> "/a/b/c"   paths.ljoin("dir", "b/c") -> "dir/b/c"
 --   paths.basename("/a/b.jpg") -> "b.jpg"   paths.inside(a, b) -> b is a or below a
@@ -69,6 +71,9 @@ function M.pair(src, dst)
     b = { remote = false, path = b.local_path, arg = b.arg }
   elseif b.explicit and b.remote and a.remote and not a.explicit then
     a = { remote = false, path = a.local_path, arg = a.arg }
+  elseif a.remote and b.remote and not a.explicit and not b.explicit then
+    exit.usage(("both %s and %s start with /: write sirv:%s for a Sirv path and file:%s for a local"
+      .. " one (sirv: on both copies on the server)"):format(src, dst, dst, dst))
   end
   return a, b
 end

@@ -10,6 +10,7 @@
 --
 --   local r = progress.new{ mode =, out = io.stdout, err = io.stderr, width = 80,
 --                           redact = fn(s) -> s, clock = fn() -> seconds (monotonic) }
+--   r:phase("Listing /photos")      -- what the total line says before any transfer
 --   r:expect(files, bytes)          -- add to the run's totals
 --   local t = r:start{ verb = "upload", label = "a/b.jpg", size = n }
 --   r:update(t, bytes_done [, total [, rate]])   -- from on_progress
@@ -59,6 +60,10 @@ function M.new(opts)
   return r
 end
 
+function Reporter:phase(text)
+  self.phase_text = text
+end
+
 function Reporter:expect(files, bytes)
   self.files_total = self.files_total + (files or 0)
   self.bytes_total = self.bytes_total + (bytes or 0)
@@ -71,6 +76,7 @@ function Reporter:start(t)
 end
 
 function Reporter:update(t, bytes, total, rate)
+  t.progressive = true
   t.done = bytes or t.done
   if total and total > 0 then t.size = total end
   t.rate = rate
@@ -116,10 +122,8 @@ function Reporter:emit_line(stream, text)
   text = self.redact(text)
   if self.mode == "tty" then self:erase() end
   stream:write(text, "\n")
-  if self.mode == "tty" then
-    stream:flush()
-    self.last_draw = -1 -- redraw at the next tick
-  end
+  stream:flush() -- a line at a time, also into a pipe (tee, a script reading results)
+  if self.mode == "tty" then self.last_draw = -1 end -- redraw at the next tick
 end
 
 function Reporter:result(text, obj, is_error)
@@ -155,14 +159,19 @@ end
 function Reporter:transfer_line(t, now)
   local parts = { t.verb or "", "" }
   local size = t.size
-  if size and size > 0 then
+  if not t.progressive then
+    -- no byte counts for this transfer (a plain upload): its size and how long it runs
+    parts[#parts + 1] = size and format.size(size) or ""
+    parts[#parts + 1] = format.duration(now - t.started)
+  elseif size and size > 0 then
     parts[#parts + 1] = ("%s / %s %3d%%"):format(format.size(t.done or 0), format.size(size),
       floor(min(1, (t.done or 0) / size) * 100))
   else
     parts[#parts + 1] = format.size(t.done or 0)
   end
   local rate = t.rate
-  if not rate and (t.done or 0) > 0 then rate = t.done / max(now - t.started, 0.001) end
+  if not t.progressive then rate = nil
+  elseif not rate and (t.done or 0) > 0 then rate = t.done / max(now - t.started, 0.001) end
   if rate then parts[#parts + 1] = format.rate(rate) end
   local tail = " " .. concat(parts, " ", 3)
   local room = self.width - 1 - #(t.verb or "") - 2 - format.width(tail)
@@ -171,6 +180,9 @@ end
 
 -- The total line: files, bytes, rate, ETA.
 function Reporter:total_line(now)
+  if self.files_total == 0 and #self.active == 0 and self.phase_text then
+    return ("%s ... %s"):format(self.phase_text, format.duration(now - self.started))
+  end
   local moved = self:moved()
   local rate = self:rate(now, moved)
   local s = ("Transferred %d/%d files, %s / %s"):format(self.files_done, self.files_total,
