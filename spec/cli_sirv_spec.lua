@@ -32,7 +32,8 @@ describe("mediacdn command line", function()
       end
       for _, c in ipairs{ "get", "set", "export", "import" } do cmds[#cmds + 1] = { "sirv", "meta", c } end
       for _, c in ipairs(cmds) do
-        local args = { table.unpack and table.unpack(c) or unpack(c) }
+        local args = {}
+        for i, w in ipairs(c) do args[i] = w end
         args[#args + 1] = "--help"
         local r = cli.run(nil, args)
         local name = table.concat(c, " ")

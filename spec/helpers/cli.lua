@@ -35,12 +35,12 @@ local function env_words(sb, extra)
     env.SIRV_CLIENT_SECRET = sb.client_secret
   end
   for k, v in pairs(extra or {}) do env[k] = v end
-  local words = {}
+  local unset, words = {}, {}
   for k, v in pairs(env) do
-    if v == false then words[#words + 1] = "-u " .. k
+    if v == false then unset[#unset + 1] = "-u " .. k -- env's options come first
     else words[#words + 1] = k .. "=" .. quote(v) end
   end
-  return concat(words, " ")
+  return concat(unset, " ") .. " " .. concat(words, " ")
 end
 M.env_words = env_words
 

@@ -118,6 +118,18 @@ local function edited_tags(cur, add, remove)
   return out
 end
 
+-- The files among the hits of a search, as a pull source for apply_meta (the
+-- index holds folders too, flagged in the hit's _source).
+local function files_of_search(sirv, query)
+  local f, s = sirv:search{ query = query }
+  return function()
+    while true do
+      local h = f(s)
+      if h == nil or not (type(h._source) == "table" and h._source.isDirectory == true) then return h end
+    end
+  end
+end
+
 --- meta set PATH... | -R FOLDER... | --query Q
 function M.set(ctx)
   local a = ctx.args
@@ -127,7 +139,7 @@ function M.set(ctx)
   local sources = {}
   if a.query then
     if #a.paths > 0 then exit.usage("give PATHs or --query, not both") end
-    sources[1] = { query = a.query }
+    sources[1] = "query"
   else
     if #a.paths == 0 then exit.usage("give the files to change (PATH...), -R FOLDER..., or --query QUERY") end
     local list = {}
@@ -173,6 +185,7 @@ function M.set(ctx)
   session.run(ctx, function()
     for _, src in ipairs(sources) do
       if ctx.stopping then break end
+      if src == "query" then src = files_of_search(sirv, a.query) end
       local summary, err = sirv:apply_meta(src, action, { concurrency = n, journal = not dry and a.journal or nil,
         on_limit = ctx.on_limit, recursive = a.recursive, on_file = on_file })
       if not summary then limit_or_fail(ctx, "meta set", err) end

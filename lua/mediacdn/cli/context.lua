@@ -87,7 +87,8 @@ function Context:on_event(ev)
         format.duration(ev.delay or 0), ev.reset_at and format.clock(ev.reset_at) or "?"))
     end
   elseif self.verbose then
-    local parts = { ev.type, ev.operation or "" }
+    local parts = { ev.type }
+    if ev.operation then parts[2] = ev.operation end
     if ev.type == "request" then parts[#parts + 1] = ("%s %s (attempt %d)"):format(tostring(ev.method),
       tostring(ev.path), ev.attempt or 1)
     elseif ev.type == "response" then
