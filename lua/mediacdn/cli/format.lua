@@ -6,7 +6,7 @@
 --   format.date(epoch) -> "2024-05-01 14:05"
 --   format.iso_epoch("2024-05-01T12:00:00.250Z") -> 1714564800.25 (nil when not ISO 8601)
 --   format.table(rows, {align = {"l", "r"}}) -> lines with aligned columns
---   format.fit(s, width) -> s cut to width columns (the middle elided)
+--   format.fit(s, width [, keep_start]) -> s cut to width columns (the middle elided)
 --   format.json(value) -> one line of JSON (mediacdn's encoder; never a second writer)
 local mediacdn = require "mediacdn"
 
@@ -121,11 +121,12 @@ local function tail(s, n)
   return s:sub(i + 1)
 end
 
---- s cut to at most w columns, eliding the middle ("photos/…/a.jpg" style).
-function M.fit(s, w)
+--- s cut to at most w columns, eliding the middle ("photos/…/a.jpg" style), or
+-- keeping the start when keep_start is true.
+function M.fit(s, w, keep_start)
   s = tostring(s)
   if width(s) <= w then return s end
-  if w <= 3 then return head(s, w) end
+  if w <= 3 or keep_start then return head(s, w) end
   local left = floor((w - 3) / 3)
   return head(s, left) .. "..." .. tail(s, w - 3 - left)
 end

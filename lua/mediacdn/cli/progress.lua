@@ -216,7 +216,7 @@ function Reporter:tick(force)
     lines[#lines + 1] = self.redact(self:transfer_line(t, now))
   end
   lines[#lines + 1] = self:total_line(now)
-  for i, l in ipairs(lines) do lines[i] = format.fit(l, self.width - 1) end
+  for i, l in ipairs(lines) do lines[i] = format.fit(l, self.width - 1, true) end
   self:erase()
   self.out:write(concat(lines, "\n"))
   self.out:flush()
