@@ -124,6 +124,10 @@ local function run_checks(ctx, sirv, a, b, p)
   plan.finalize(p)
 end
 
+-- Why a file is transferred, in words (plan.lua's reasons).
+local REASONS = { new = "new", size = "size differs", newer = "modified since the upload",
+  time = "modification time differs", checksum = "content differs", forced = "-I" }
+
 -- Print what a dry run would do.
 local function dry_run(ctx, sirv, mode, a, b, p)
   local r = ctx.reporter
@@ -131,7 +135,7 @@ local function dry_run(ctx, sirv, mode, a, b, p)
     local j = transfer_job(sirv, mode, a, b, item)
     local obj = j.obj
     obj.status = "dry-run"
-    r:result(("would %s (%s, %s)"):format(j.what, format.size(item.size), item.reason), obj)
+    r:result(("would %s (%s, %s)"):format(j.what, format.size(item.size), REASONS[item.reason] or item.reason), obj)
   end
   for _, rel in ipairs(p.deletes) do
     local path = side_path(b, rel)

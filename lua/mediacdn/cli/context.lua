@@ -139,7 +139,8 @@ function Context:limit_hit(err)
   lim.type = lim.type or (type(err) == "table" and err.ratelimit_type) or "rest:global"
   if not lim.told then
     lim.told = true
-    self.reporter:notice(M.limit_message(lim))
+    self.reporter:notice(("rate limit: the hourly budget %s is used up until %s; starting nothing new"):format(
+      tostring(lim.type), lim.reset_at and format.clock(lim.reset_at) or "its reset"))
   end
 end
 

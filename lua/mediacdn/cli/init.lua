@@ -9,7 +9,7 @@
 local errors = require "mediacdn.errors"
 local exit = require "mediacdn.cli.exit"
 
-local tostring, type, xpcall, require = tostring, type, xpcall, require
+local tostring, type, pairs, xpcall, require = tostring, type, pairs, xpcall, require
 local traceback = debug.traceback
 
 local M = {}
@@ -32,15 +32,25 @@ local HANDLERS = {
   ["configure"] = { "mediacdn.cli.cmd_configure", "run" },
 }
 
--- The command words of argv ("sirv sync"), for pointing at the right --help.
+-- The known command words of argv ("sirv sync"), for pointing at the right --help.
 local function command_words(argv)
-  local words = {}
+  local known = {}
+  for k in pairs(HANDLERS) do
+    local prefix = ""
+    for w in k:gmatch("%S+") do
+      prefix = prefix == "" and w or (prefix .. " " .. w)
+      known[prefix] = true
+    end
+  end
+  local words = ""
   for i = 1, #argv do
     local a = argv[i]
-    if a:sub(1, 1) ~= "-" and a:match("^[%l]+$") and #words < 3 then words[#words + 1] = a
-    elseif a:sub(1, 1) ~= "-" then break end
+    if a:sub(1, 1) ~= "-" then
+      local next_words = words == "" and a or (words .. " " .. a)
+      if known[next_words] then words = next_words end -- else an option's value or an argument
+    end
   end
-  return table.concat(words, " ")
+  return words
 end
 
 local function key_of(args)
