@@ -12,10 +12,13 @@ local sirv = require("mediacdn.sirv").new{
 assert(sirv:upload("/external-loop/a.txt", { data = "hello" }))
 
 local l = mloop.new()
-local done = 0
+local done, in_flight, peak = 0, 0, 0
 for i = 1, 20 do
   l:spawn(function()
+    in_flight = in_flight + 1
+    if in_flight > peak then peak = in_flight end
     local st = assert(sirv:stat("/external-loop/a.txt"))
+    in_flight = in_flight - 1
     assert(st.size == 5)
     done = done + 1
     if i == 20 then print("last task finished") end
@@ -40,4 +43,4 @@ end
 poll:start("r", drive)
 drive()
 uv.run()
-print(("%d concurrent stat calls done under libuv"):format(done))
+print(("%d concurrent stat calls done under libuv (at most %d in flight at once)"):format(done, peak))

@@ -77,16 +77,23 @@ describe("mediacdn.loop", function()
 
   describe("sleep", function()
     it("yields inside a loop: two sleeps overlap", function()
-      local t0 = now()
+      local span = {}
       loop.run(function()
-        local a = loop.spawn(function() loop.sleep(0.2) end)
-        local b = loop.spawn(function() loop.sleep(0.2) end)
+        local function sleeper(name)
+          return function()
+            span[name] = { from = now() }
+            loop.sleep(0.2)
+            span[name].to = now()
+          end
+        end
+        local a = loop.spawn(sleeper("a"))
+        local b = loop.spawn(sleeper("b"))
         a:wait()
         b:wait()
       end)
-      local took = now() - t0
-      assert.is_true(took >= 0.19, "took " .. took)
-      assert.is_true(took < 0.39, "took " .. took .. " (sequential sleeps would take 0.4 s)")
+      -- each began before the other ended (one after another they would not)
+      assert.is_true(span.b.from < span.a.to)
+      assert.is_true(span.a.from < span.b.to)
     end)
 
     it("wakes timers in deadline order", function()
@@ -103,9 +110,10 @@ describe("mediacdn.loop", function()
     end)
 
     it("blocks outside a loop", function()
-      local t0 = now()
+      local deadline = now() + 0.05
       loop.sleep(0.05)
-      assert.is_true(now() - t0 >= 0.045)
+      assert.is_true(now() >= deadline) -- returned after its deadline, not before
+      assert.is_nil(loop.current())
     end)
 
     it("rejects bad durations", function()
@@ -128,7 +136,6 @@ describe("mediacdn.loop", function()
     end)
 
     it("raises the error of a task nothing waited for once all tasks end", function()
-      local t0 = now()
       local other_done = false
       local ok, err = pcall(loop.run, function()
         loop.spawn(function() loop.sleep(0.1) other_done = true end)
@@ -139,7 +146,6 @@ describe("mediacdn.loop", function()
       assert.is_false(ok)
       assert.equal("orphan failed", err)
       assert.is_true(other_done)
-      assert.is_true(now() - t0 < 2)
     end)
 
     it("does not raise a task error that something waited for later", function()
@@ -154,23 +160,25 @@ describe("mediacdn.loop", function()
     end)
 
     it("cancels a task and its in-flight transfer", function()
-      local t0 = now()
       loop.run(function()
+        local multi = loop.current().multi
         local slow = loop.spawn(function()
           return loop.request({ url = srv.url .. "/delay?ms=5000" })
         end)
         loop.sleep(0.05)
+        assert.equal(1, multi:count())
         assert.is_true(slow:cancel())
+        assert.equal(0, multi:count())        -- the transfer is gone with its task
         assert.is_false(slow:cancel())
         assert.same({ false, "cancelled" }, { slow:wait() })
       end)
-      assert.is_true(now() - t0 < 3)
     end)
 
     it("abandons and closes pending tasks when run() fails", function()
-      local t0 = now()
       local closed = false
+      local multi
       local ok, err = pcall(loop.run, function()
+        multi = loop.current().multi
         loop.spawn(function()
           loop.request({ url = srv.url .. "/delay?ms=5000" })
         end)
@@ -188,12 +196,13 @@ describe("mediacdn.loop", function()
       end)
       assert.is_false(ok)
       assert.equal("main failed", err)
-      assert.is_true(now() - t0 < 3)
+      -- the in-flight transfer was aborted: the loop's multi handle is closed
+      assert.equal("mediacdn.Multi (closed)", tostring(multi))
       if _VERSION == "Lua 5.4" then assert.is_true(closed) end
     end)
 
     it("closes a task that raised (Lua 5.4 to-be-closed variables)", function()
-      if _VERSION ~= "Lua 5.4" then return end
+      if _VERSION ~= "Lua 5.4" then return pending("to-be-closed variables need Lua 5.4") end
       local closed = false
       local body = assert(load([[
         local loop, mark = ...
@@ -290,23 +299,23 @@ describe("mediacdn.loop", function()
   describe("requests", function()
     it("runs 50 requests to a 200 ms endpoint concurrently", function()
       local t = curl.new()
-      local fns = {}
+      local fns, in_flight, peak = {}, 0, 0
       for i = 1, 50 do
         fns[i] = function()
+          in_flight = in_flight + 1
+          if in_flight > peak then peak = in_flight end
           local res, err = t:request({ url = srv.url .. "/delay?ms=200&i=" .. i })
+          in_flight = in_flight - 1
           if not res then return nil, err end
           return res.status
         end
       end
-      local t0 = now()
       local results, errs = loop.gather(fns, { concurrency = 50 })
-      local took = now() - t0
-      print(("      50 x 200 ms concurrently: %.2f s (sequential would be 10 s)"):format(took))
       for i = 1, 50 do
         assert.is_nil(errs[i])
         assert.equal(200, results[i])
       end
-      assert.is_true(took < 5, "took " .. took)
+      assert.equal(50, peak) -- all 50 transfers were in flight at once
       t:close()
     end)
 

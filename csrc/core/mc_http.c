@@ -3,7 +3,6 @@
 */
 #include "mc_http.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,62 +64,24 @@ const char *mc_headers_get(const mc_headers *h, const char *name) {
   return NULL;
 }
 
-long mc_parse_status_line(const char *line, size_t len) {
-  size_t i = 0;
-  long status = 0;
-  int digits = 0;
-  if (len < 8 || strncmp(line, "HTTP/", 5) != 0) return -1;
-  while (i < len && line[i] != ' ') i++;
-  while (i < len && line[i] == ' ') i++;
-  while (i < len && isdigit((unsigned char)line[i]) && digits < 3) {
-    status = status * 10 + (line[i] - '0');
-    i++;
-    digits++;
-  }
-  if (digits != 3) return -1;
-  if (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n') return -1;
-  return status;
+long mc_headers_find(const mc_headers *h, const char *name, size_t nlen) {
+  size_t i;
+  for (i = 0; i < h->count; i++)
+    if (strncasecmp(h->items[i].name, name, nlen) == 0 && h->items[i].name[nlen] == '\0')
+      return (long)i;
+  return -1;
 }
 
-/* Join a repeated header: "old, new". */
-static int join_value(mc_header *hd, const char *v, size_t vlen) {
-  size_t olen = strlen(hd->value);
-  char *nv = realloc(hd->value, olen + 2 + vlen + 1);
+int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_t len) {
+  mc_header *hd = &h->items[i];
+  size_t olen = strlen(hd->value), add = sep ? 2 : 0;
+  char *nv = realloc(hd->value, olen + add + len + 1);
   if (!nv) return -1;
-  memcpy(nv + olen, ", ", 2);
-  memcpy(nv + olen + 2, v, vlen);
-  nv[olen + 2 + vlen] = '\0';
+  if (sep) memcpy(nv + olen, ", ", 2);
+  memcpy(nv + olen + add, value, len);
+  nv[olen + add + len] = '\0';
   hd->value = nv;
   return 0;
-}
-
-int mc_headers_feed_line(mc_headers *h, const char *line, size_t len) {
-  const char *colon;
-  size_t nlen, i;
-  const char *v;
-  size_t vlen;
-  char lname[128];
-
-  while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n')) len--;
-  if (len == 0) return 0;
-  if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new response starts */
-    mc_headers_free(h);
-    return 0;
-  }
-  colon = memchr(line, ':', len);
-  if (!colon) return 0; /* obs-fold or garbage: ignored */
-  nlen = (size_t)(colon - line);
-  while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t')) nlen--;
-  if (nlen == 0 || nlen >= sizeof lname) return 0;
-  for (i = 0; i < nlen; i++) lname[i] = (char)tolower((unsigned char)line[i]);
-  lname[nlen] = '\0';
-  v = colon + 1;
-  vlen = len - (size_t)(v - line);
-  while (vlen > 0 && (*v == ' ' || *v == '\t')) { v++; vlen--; }
-  while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
-  for (i = 0; i < h->count; i++)
-    if (strcmp(h->items[i].name, lname) == 0) return join_value(&h->items[i], v, vlen);
-  return mc_headers_add(h, lname, nlen, v, vlen);
 }
 
 void mc_request_init(mc_request *r) {
@@ -145,6 +106,40 @@ void mc_response_free(mc_response *r) {
   free(r->body);
   r->body = NULL;
   r->body_len = 0;
+  r->body_cap = 0;
+}
+
+/* Growth of an in-memory body is reserved up front to this much at most when
+** the length is announced; past it the buffer grows by doubling. */
+#define MC_HTTP_RESERVE_CAP ((size_t)64 * 1024 * 1024)
+
+void mc_response_reserve(mc_response *r, size_t n) {
+  char *p;
+  if (r->body || n == 0 || n > MC_HTTP_RESERVE_CAP) return;
+  p = malloc(n + 1);
+  if (!p) return;
+  p[0] = '\0';
+  r->body = p;
+  r->body_cap = n + 1;
+}
+
+int mc_response_append(mc_response *r, const char *data, size_t n, size_t max) {
+  size_t need;
+  if (n > max || r->body_len > max - n) return 1;
+  need = r->body_len + n + 1;
+  if (need > r->body_cap) {
+    size_t ncap = r->body_cap ? r->body_cap : 16384;
+    char *p;
+    while (ncap < need) ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
+    p = realloc(r->body, ncap);
+    if (!p) return -1;
+    r->body = p;
+    r->body_cap = ncap;
+  }
+  memcpy(r->body + r->body_len, data, n);
+  r->body_len += n;
+  r->body[r->body_len] = '\0';
+  return 0;
 }
 
 void mc_transport_error_set(mc_transport_error *e, mc_transport_kind kind,

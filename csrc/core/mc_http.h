@@ -5,7 +5,8 @@
 ** that is either bytes in memory or a range of a file on disk (streamed, never
 ** read whole). A response is what came back: status, headers (names folded to
 ** lower case, repeated ones joined with ", "), and a body kept in memory or
-** streamed to a file. Nothing here performs I/O.
+** streamed to a file. Nothing here performs I/O; the HTTP/1.1 rules that fill
+** and check these (header lines, framing, validation) are in mc_http1.h.
 */
 #ifndef MC_HTTP_H
 #define MC_HTTP_H
@@ -51,7 +52,7 @@ typedef struct mc_request {
   long low_speed_time_s; /* stall detection: abort when below low_speed_limit */
   long low_speed_limit;  /* bytes per second */
   const char *cainfo;    /* optional CA bundle; verification is always on */
-  size_t max_body;       /* in-memory response body cap; 0 = default (256 MiB) */
+  size_t max_body;       /* in-memory response body cap; 0 = MC_DEFAULT_MAX_BODY */
 } mc_request;
 
 typedef struct mc_response {
@@ -59,6 +60,7 @@ typedef struct mc_response {
   mc_headers headers;    /* lower-case names, repeats joined by ", " */
   char *body;            /* NUL-terminated in-memory body, or NULL when sunk */
   size_t body_len;
+  size_t body_cap;       /* allocated bytes of body */
   int64_t bytes_received;
   double elapsed;        /* seconds, whole transfer */
 } mc_response;
@@ -85,21 +87,24 @@ int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
                    const char *value, size_t value_len);
 /* Case-insensitive lookup; NULL when absent. */
 const char *mc_headers_get(const mc_headers *h, const char *name);
-/*
-** Feed one raw response header line ("Name: value\r\n") as a transport
-** received it: folds the name to lower case, trims the value, and joins a
-** repeated header onto the earlier value with ", ". Status lines and blank
-** lines are ignored (a status line resets the list: a new response follows,
-** e.g. after "100 Continue" or a redirect). Returns 0 or -1 on OOM.
-*/
-int mc_headers_feed_line(mc_headers *h, const char *line, size_t len);
-/* Parse "HTTP/1.1 204 " (reason may be empty). Returns status or -1. */
-long mc_parse_status_line(const char *line, size_t len);
+/* Index of a header by case-insensitive name (length nlen), or -1. */
+long mc_headers_find(const mc_headers *h, const char *name, size_t nlen);
+/* Append ", " + value (or just value when sep is 0) to header i. 0 or -1 (OOM). */
+int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_t len);
 
 void mc_request_init(mc_request *r);
 void mc_request_free(mc_request *r);
 void mc_response_init(mc_response *r);
 void mc_response_free(mc_response *r);
+/*
+** Append n bytes to the in-memory body (kept NUL-terminated, grown by
+** doubling). Returns 0; 1 when the body would pass max bytes (nothing is
+** appended); -1 when out of memory.
+*/
+int mc_response_append(mc_response *r, const char *data, size_t n, size_t max);
+/* Allocate room for an announced body of n bytes up front (at most 64 MiB;
+** past that the body grows as it arrives). A failed allocation is ignored. */
+void mc_response_reserve(mc_response *r, size_t n);
 
 void mc_transport_error_set(mc_transport_error *e, mc_transport_kind kind,
                             int code, const char *fmt, ...);

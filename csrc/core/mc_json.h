@@ -7,8 +7,7 @@
 #include <stddef.h>
 #include <cJSON.h>
 
-#define MC_JSON_MAX_DEPTH 1000
-#define MC_JSON_DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
+#include "mc_defaults.h" /* MC_JSON_MAX_DEPTH, MC_JSON_DEFAULT_MAX_BYTES */
 
 /*
 ** Parse len bytes of text (which must be NUL-terminated at text[len]). Rejects

@@ -1,13 +1,14 @@
 /* mc_ratelimit.c — rate-limit budgets and pacing. */
 #include "mc_ratelimit.h"
+#include "mc_defaults.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void mc_budgets_init(mc_budgets *b) {
   memset(b, 0, sizeof *b);
-  b->pace_threshold = 0.1;
-  b->pace_max_delay = 10.0;
+  b->pace_threshold = MC_DEFAULT_PACE_THRESHOLD;
+  b->pace_max_delay = MC_DEFAULT_PACE_MAX_DELAY;
 }
 
 void mc_budgets_free(mc_budgets *b) {

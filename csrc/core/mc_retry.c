@@ -1,7 +1,17 @@
 /* mc_retry.c — classification, backoff and the per-attempt decision. */
 #include "mc_retry.h"
+#include "mc_defaults.h"
 
 #include <math.h>
+
+void mc_retry_policy_init(mc_retry_policy *p) {
+  p->attempts = MC_DEFAULT_RETRY_ATTEMPTS;
+  p->base = MC_DEFAULT_RETRY_BASE;
+  p->cap = MC_DEFAULT_RETRY_CAP;
+  p->deadline = MC_DEFAULT_RETRY_DEADLINE;
+  p->wait_rate_limit = 1;
+  p->max_wait = MC_DEFAULT_MAX_WAIT;
+}
 
 double mc_random(uint64_t *state) {
   uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;

@@ -47,6 +47,9 @@ typedef struct mc_decision {
   int retryable;      /* whether the error is of a retryable kind */
 } mc_decision;
 
+/* Fill p with the defaults of mc_defaults.h (MC_DEFAULT_RETRY_*, wait for
+** rate-limit resets up to MC_DEFAULT_MAX_WAIT). */
+void mc_retry_policy_init(mc_retry_policy *p);
 /* Error kind and retryability of an HTTP status (2xx gives ""). */
 const char *mc_status_kind(long status, int *retryable);
 /* Full-jitter backoff for attempt n (1-based): uniform in [0, min(cap, base*2^(n-1))]. */

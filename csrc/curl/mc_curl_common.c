@@ -12,10 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Growth of an in-memory body is capped here when Content-Length is known;
-** past it the buffer grows by doubling. */
-#define MC_CURL_PREALLOC_CAP ((size_t)64 * 1024 * 1024)
-
 void mc_curl_xfer_init(mc_curl_xfer *x) {
   memset(x, 0, sizeof *x);
   x->body_fd = -1;
@@ -35,25 +31,29 @@ static void cb_fail(mc_curl_xfer *x, mc_transport_kind kind, const char *msg,
 
 /* ---- callbacks (never call Lua, never longjmp) ------------------------- */
 
-/* Response header lines: track the status line and fill res->headers. */
+/* Response header lines (trailers too): the mc_http1 head line rule. */
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
   mc_curl_xfer *x = ud;
   size_t len = size * nitems;
-  long st = mc_parse_status_line(buf, len);
-  if (st >= 0) x->status = st;
-  if (mc_headers_feed_line(&x->res->headers, buf, len) != 0) {
-    cb_fail(x, MC_TERR_LOCAL, "out of memory", NULL);
+  mc_http1_error e;
+  if (mc_http1_head_line(&x->head, buf, len, &e) < 0) {
+    cb_fail(x, e.kind, e.message, NULL);
     return 0; /* != len: curl aborts the transfer */
   }
   return len;
 }
 
 /* Decide on the first body byte where the body goes: the sink file for a
-** 2xx status when a sink was asked for, memory otherwise. */
+** 2xx status when a sink was asked for, memory otherwise (mc_http1). */
 static int decide_sink(mc_curl_xfer *x) {
-  const mc_request *req = x->req;
-  if (req->sink_path && x->status >= 200 && x->status < 300) {
-    x->sink = fopen(req->sink_path, "wbe");
+  mc_http1_error e;
+  int to_sink;
+  if (mc_http1_body_begin(&x->head, x->req->sink_path != NULL, x->max_body, &to_sink, &e) != 0) {
+    cb_fail(x, e.kind, e.message, NULL);
+    return -1;
+  }
+  if (to_sink) {
+    x->sink = fopen(x->req->sink_path, "wbe");
     if (!x->sink) {
       cb_fail(x, MC_TERR_LOCAL, "cannot open sink file", strerror(errno));
       return -1;
@@ -63,54 +63,25 @@ static int decide_sink(mc_curl_xfer *x) {
   }
   x->sink_state = 2;
   {
-    const char *cl = mc_headers_get(&x->res->headers, "content-length");
-    if (cl) {
-      char *end;
-      long long n = strtoll(cl, &end, 10);
-      if (end != cl && n >= 0) {
-        if ((unsigned long long)n > (unsigned long long)x->max_body) {
-          cb_fail(x, MC_TERR_PROTOCOL, "response body is larger than max_body", NULL);
-          return -1;
-        }
-        if ((size_t)n > 0 && (size_t)n <= MC_CURL_PREALLOC_CAP) {
-          char *p = malloc((size_t)n + 1);
-          if (p) {
-            x->res->body = p;
-            x->body_cap = (size_t)n + 1;
-            p[0] = '\0';
-          }
-        }
-      }
-    }
+    int64_t cl = mc_http1_content_length(mc_headers_get(&x->res->headers, "content-length"));
+    if (cl > 0) mc_response_reserve(x->res, (size_t)cl);
   }
   return 0;
 }
 
-/* Append to the in-memory body, keeping it NUL-terminated. */
+/* Append to the in-memory body under max_body. */
 static int append_body(mc_curl_xfer *x, const char *data, size_t len) {
-  mc_response *res = x->res;
-  size_t need;
-  if (len > x->max_body || res->body_len > x->max_body - len) {
-    cb_fail(x, MC_TERR_PROTOCOL, "response body is larger than max_body", NULL);
-    return -1;
-  }
-  need = res->body_len + len + 1;
-  if (need > x->body_cap) {
-    size_t ncap = x->body_cap ? x->body_cap : 16384;
-    char *p;
-    while (ncap < need) ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
-    p = realloc(res->body, ncap);
-    if (!p) {
+  mc_http1_error e;
+  switch (mc_response_append(x->res, data, len, x->max_body)) {
+    case 0: return 0;
+    case 1:
+      mc_http1_body_too_large(x->max_body, &e);
+      cb_fail(x, e.kind, e.message, NULL);
+      return -1;
+    default:
       cb_fail(x, MC_TERR_LOCAL, "out of memory", NULL);
       return -1;
-    }
-    res->body = p;
-    x->body_cap = ncap;
   }
-  memcpy(res->body + res->body_len, data, len);
-  res->body_len += len;
-  res->body[res->body_len] = '\0';
-  return 0;
 }
 
 /* Response body bytes (already content-decoded by libcurl). */
@@ -165,27 +136,11 @@ static int seek_cb(void *ud, curl_off_t offset, int origin) {
 
 /* ---- setup ------------------------------------------------------------- */
 
-static int is_tchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return 1;
-  return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_token(const char *s) {
-  if (!s || !*s) return 0;
-  for (; *s; s++)
-    if (!is_tchar((unsigned char)*s)) return 0;
-  return 1;
-}
-
-static int has_crlf(const char *s) {
-  return strpbrk(s, "\r\n") != NULL;
-}
-
 /* Open the body file and check that [offset, offset+length) lies inside it. */
 static int open_body_file(mc_curl_xfer *x, const mc_body *b, mc_transport_error *err) {
   struct stat st;
   int64_t size;
+  mc_http1_error e;
   if (!b->path) {
     mc_transport_error_set(err, MC_TERR_LOCAL, 0, "body file has no path");
     return -1;
@@ -202,21 +157,11 @@ static int open_body_file(mc_curl_xfer *x, const mc_body *b, mc_transport_error 
     return -1;
   }
   size = (int64_t)st.st_size;
-  if (b->offset < 0 || b->offset > size) {
-    mc_transport_error_set(err, MC_TERR_LOCAL, 0,
-                           "body file offset %lld is beyond the end of %s (%lld bytes)",
-                           (long long)b->offset, b->path, (long long)size);
+  if (mc_http1_body_range(b->path, b->offset, b->length, size, &x->body_len, &e) != 0) {
+    mc_transport_error_set(err, e.kind, e.code, "%s", e.message);
     return -1;
   }
   x->body_start = b->offset;
-  x->body_len = b->length < 0 ? size - b->offset : b->length;
-  if (x->body_len > size - b->offset) {
-    mc_transport_error_set(err, MC_TERR_LOCAL, 0,
-                           "body file range %lld+%lld ends beyond the end of %s (%lld bytes)",
-                           (long long)b->offset, (long long)x->body_len, b->path,
-                           (long long)size);
-    return -1;
-  }
   x->body_pos = 0;
   return 0;
 }
@@ -249,17 +194,14 @@ static int add_header(mc_curl_xfer *x, const char *name, const char *value) {
   return rc;
 }
 
-/* The caller's headers, minus the framing ones libcurl computes itself, plus
-** blank overrides that stop libcurl adding Accept, Expect and Content-Type. */
+/* The caller's headers (validated once, by the caller), minus the framing
+** ones libcurl computes itself, plus blank overrides that stop libcurl adding
+** Accept, Expect and Content-Type. */
 static int build_headers(mc_curl_xfer *x, int has_body, mc_transport_error *err) {
   const mc_headers *h = &x->req->headers;
   size_t i;
   for (i = 0; i < h->count; i++) {
     const char *n = h->items[i].name, *v = h->items[i].value;
-    if (!is_token(n) || has_crlf(v)) {
-      mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request header name or value");
-      return -1;
-    }
     if (strcasecmp(n, "Content-Length") == 0 || strcasecmp(n, "Transfer-Encoding") == 0)
       continue; /* the body decides these */
     if (add_header(x, n, v) != 0) goto oom;
@@ -291,19 +233,18 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   x->curl = curl;
   x->req = req;
   x->res = res;
-  x->max_body = req->max_body ? req->max_body : MC_CURL_DEFAULT_MAX_BODY;
+  x->max_body = req->max_body ? req->max_body : MC_DEFAULT_MAX_BODY;
+  mc_http1_head_init(&x->head, &res->headers, 0);
   err->kind = MC_TERR_NONE;
   err->code = 0;
   err->message[0] = '\0';
 
-  if (!req->url || !is_token(method)) {
-    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request: bad method or no URL");
+  if (!req->url) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request: no URL");
     return -1;
   }
   /* A POST/PUT/PATCH without a body still sends "Content-Length: 0". */
-  if (!has_body && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-                    strcmp(method, "PATCH") == 0))
-    has_body = 1;
+  if (!has_body && mc_http1_empty_body_counts(method)) has_body = 1;
   if (req->body.kind == MC_BODY_FILE && open_body_file(x, &req->body, err) != 0)
     return -1;
   if (build_headers(x, has_body, err) != 0) return -1;
@@ -502,7 +443,7 @@ int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
   int failed = 0;
 
   if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code == 0)
-    code = x->status > 0 ? x->status : 0;
+    code = x->head.status > 0 ? x->head.status : 0;
   res->status = code;
   if (curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME, &total) == CURLE_OK)
     res->elapsed = total;

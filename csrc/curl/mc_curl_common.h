@@ -1,12 +1,15 @@
 /*
 ** mc_curl_common.h — one libcurl transfer described by an mc_request.
 **
-** mc_curl_prepare() configures a CURL easy handle from a request: method,
-** headers, a body from memory or streamed from a file range (always with a
-** Content-Length, never chunked, no "Expect: 100-continue"), TLS verification,
-** timeouts and stall detection. Its callbacks fill an mc_response: headers
-** through mc_headers_feed_line, the body into memory (capped) or, for a 2xx
-** status, into the sink file. mc_curl_complete() turns the CURLcode into an
+** mc_curl_prepare() configures a CURL easy handle from a request (validated
+** by the caller with the mc_http1 rules, as the binding does when it reads a
+** `req`): method, headers, a body from memory or streamed from a file range
+** (always with a Content-Length, never chunked, no "Expect: 100-continue"),
+** TLS verification, timeouts and stall detection. Its callbacks fill an
+** mc_response with the framing rules of mc_http1: header lines through
+** mc_http1_head_line (the same rule the resty transport's parser uses), the
+** body into memory under max_body or, for a 2xx status, into the sink file
+** (mc_http1_body_begin). mc_curl_complete() turns the CURLcode into an
 ** mc_transport_error whose message never holds the URL query or a header.
 **
 ** No Lua and no global state: the easy (blocking) and multi (pollable)
@@ -19,8 +22,7 @@
 #include <curl/curl.h>
 
 #include "mc_http.h"
-
-#define MC_CURL_DEFAULT_MAX_BODY ((size_t)256 * 1024 * 1024)
+#include "mc_http1.h"
 
 /* The state of one transfer; lives as long as the CURL handle uses it. */
 typedef struct mc_curl_xfer {
@@ -33,12 +35,11 @@ typedef struct mc_curl_xfer {
   int64_t body_start;            /* file offset of byte 0 of the body */
   int64_t body_len;
   int64_t body_pos;              /* next byte to send, relative to body_start */
-  /* response body */
-  long status;                   /* from the last status line seen */
+  /* response */
+  mc_http1_head head;            /* the head line rule; status of the last status line */
   int sink_state;                /* 0 undecided, 1 to the sink file, 2 in memory */
   FILE *sink;
   size_t max_body;
-  size_t body_cap;
   /* a failure detected inside a callback (curl only sees "abort") */
   mc_transport_kind cb_kind;
   char cb_msg[200];

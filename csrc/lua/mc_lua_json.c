@@ -5,9 +5,13 @@
 ** arrays <-> tables whose metatable is core.array_mt (empty arrays stay [])
 ** objects<-> plain tables
 ** Encoding never raises for bad data: it returns nil, message.
+**
+** A cJSON tree (and printed text) lives in a mediacdn.JsonTree userdata made
+** before the tree, for as long as Lua values are made from it: a raise in the
+** middle (stack overflow on deep nesting, out of memory) leaves the tree to
+** that userdata's __gc instead of leaking it.
 */
 #include "mc_lua.h"
-#include "mc_http.h"
 #include "mc_json.h"
 
 #include <math.h>
@@ -17,12 +21,44 @@
 
 #define ARRAY_MT_KEY "mediacdn.array_mt"
 
+/* Owner of a cJSON tree and of printed text while Lua values are made. */
+typedef struct ljson_tree {
+  mc_lua_handle h;
+  cJSON *root;
+  char *text;
+} ljson_tree;
+
+/* close / __gc (through mc_lua_class): free what the holder still owns. */
+static void ljson_tree_release(lua_State *L, void *ud) {
+  ljson_tree *t = (ljson_tree *)ud;
+  (void)L;
+  cJSON_Delete(t->root);
+  t->root = NULL;
+  if (t->text) cJSON_free(t->text);
+  t->text = NULL;
+}
+
+static const mc_lua_class ljson_tree_class = {"mediacdn.JsonTree", NULL, ljson_tree_release};
+
+/* Push a new, open, empty holder. */
+static ljson_tree *ljson_tree_new(lua_State *L) {
+  ljson_tree *t = (ljson_tree *)mc_lua_handle_new(L, &ljson_tree_class, sizeof *t);
+  t->h.open = 1;
+  return t;
+}
+
+/* Free the holder's contents now (idempotent with its __gc). */
+static void ljson_tree_free(lua_State *L, ljson_tree *t) {
+  t->h.open = 0;
+  ljson_tree_release(L, t);
+}
+
 /* Push the array metatable (kept in the registry). */
-static void push_array_mt(lua_State *L) {
+static void ljson_push_array_mt(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
 }
 
-static void push_number(lua_State *L, double d) {
+static void ljson_push_number(lua_State *L, double d) {
 #if LUA_VERSION_NUM >= 503
   if (d == floor(d) && fabs(d) < 9007199254740992.0) {
     lua_pushinteger(L, (lua_Integer)d);
@@ -32,7 +68,9 @@ static void push_number(lua_State *L, double d) {
   lua_pushnumber(L, d);
 }
 
-void mc_lua_push_json(lua_State *L, const cJSON *item) {
+/* Push item as Lua values, recursively; may raise (stack, memory): the
+** caller's holder owns the tree. */
+static void ljson_push(lua_State *L, const cJSON *item) {
   const cJSON *child;
   int i;
   luaL_checkstack(L, 4, "JSON nesting too deep");
@@ -43,21 +81,21 @@ void mc_lua_push_json(lua_State *L, const cJSON *item) {
   } else if (cJSON_IsTrue(item)) {
     lua_pushboolean(L, 1);
   } else if (cJSON_IsNumber(item)) {
-    push_number(L, item->valuedouble);
+    ljson_push_number(L, item->valuedouble);
   } else if (cJSON_IsString(item)) {
     lua_pushstring(L, item->valuestring);
   } else if (cJSON_IsArray(item)) {
     lua_newtable(L);
     for (child = item->child, i = 1; child; child = child->next, i++) {
-      mc_lua_push_json(L, child);
+      ljson_push(L, child);
       lua_rawseti(L, -2, i);
     }
-    push_array_mt(L);
+    ljson_push_array_mt(L);
     lua_setmetatable(L, -2);
   } else if (cJSON_IsObject(item)) {
     lua_newtable(L);
     for (child = item->child; child; child = child->next) {
-      mc_lua_push_json(L, child);
+      ljson_push(L, child);
       lua_setfield(L, -2, child->string ? child->string : "");
     }
   } else {
@@ -65,58 +103,44 @@ void mc_lua_push_json(lua_State *L, const cJSON *item) {
   }
 }
 
-void mc_lua_push_headers(lua_State *L, const struct mc_headers *h) {
-  size_t i;
-  lua_createtable(L, 0, (int)h->count);
-  for (i = 0; i < h->count; i++) {
-    lua_pushstring(L, h->items[i].value);
-    lua_setfield(L, -2, h->items[i].name);
-  }
-}
-
 /* json_decode(s [, max_bytes]) -> value | nil, message */
-static int l_json_decode(lua_State *L) {
-  size_t len;
+static int ljson_decode(lua_State *L) {
+  size_t len, max;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Number maxn = luaL_optnumber(L, 2, 0);
-  size_t max;
+  char err[160];
+  ljson_tree *t;
   luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
   max = (size_t)maxn;
-  char err[160];
-  cJSON *root = mc_json_parse(s, len, max, err, sizeof err);
-  if (!root) {
+  lua_settop(L, 2);
+  t = ljson_tree_new(L); /* the holder exists before the tree */
+  t->root = mc_json_parse(s, len, max, err, sizeof err);
+  if (!t->root) {
     lua_pushnil(L);
     lua_pushstring(L, err);
     return 2;
   }
-  /* a raise inside push (out of memory / stack) would leak the tree: check first */
-  if (!lua_checkstack(L, 8)) {
-    cJSON_Delete(root);
-    lua_pushnil(L);
-    lua_pushliteral(L, "out of stack space");
-    return 2;
-  }
-  mc_lua_push_json(L, root);
-  cJSON_Delete(root);
+  ljson_push(L, t->root);
+  ljson_tree_free(L, t);
   return 1;
 }
 
 /* ---- encoding ---------------------------------------------------------- */
 
-typedef struct encode_state {
+typedef struct ljson_encode_state {
   char err[160];
-} encode_state;
+} ljson_encode_state;
 
-static cJSON *to_json(lua_State *L, int idx, int depth, encode_state *st);
+static cJSON *ljson_to(lua_State *L, int idx, int depth, ljson_encode_state *st);
 
 /* Classify a table: 1 = array (array_mt, or keys exactly 1..n with n > 0),
 ** 0 = object (string keys, or empty without array_mt), -1 = mixed/invalid. */
-static int table_kind(lua_State *L, int idx, size_t *n_out) {
+static int ljson_table_kind(lua_State *L, int idx, size_t *n_out) {
   size_t n = 0, count = 0;
   int has_string = 0, has_number = 0;
   if (lua_getmetatable(L, idx)) {
     int is_array;
-    push_array_mt(L);
+    ljson_push_array_mt(L);
     is_array = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     if (is_array) {
@@ -152,9 +176,9 @@ static int table_kind(lua_State *L, int idx, size_t *n_out) {
   return 0;
 }
 
-static cJSON *table_to_json(lua_State *L, int idx, int depth, encode_state *st) {
+static cJSON *ljson_table_to(lua_State *L, int idx, int depth, ljson_encode_state *st) {
   size_t n = 0, i;
-  int kind = table_kind(L, idx, &n);
+  int kind = ljson_table_kind(L, idx, &n);
   cJSON *out;
   if (kind < 0) {
     snprintf(st->err, sizeof st->err, "cannot encode a table with mixed or sparse keys");
@@ -166,7 +190,7 @@ static cJSON *table_to_json(lua_State *L, int idx, int depth, encode_state *st) 
     for (i = 1; i <= n; i++) {
       cJSON *el;
       lua_rawgeti(L, idx, (int)i);
-      el = to_json(L, lua_gettop(L), depth + 1, st);
+      el = ljson_to(L, lua_gettop(L), depth + 1, st);
       lua_pop(L, 1);
       if (!el) { cJSON_Delete(out); return NULL; }
       cJSON_AddItemToArray(out, el);
@@ -177,7 +201,7 @@ static cJSON *table_to_json(lua_State *L, int idx, int depth, encode_state *st) 
   if (!out) goto oom;
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
-    cJSON *el = to_json(L, lua_gettop(L), depth + 1, st);
+    cJSON *el = ljson_to(L, lua_gettop(L), depth + 1, st);
     if (!el) { lua_pop(L, 2); cJSON_Delete(out); return NULL; }
     cJSON_AddItemToObject(out, lua_tostring(L, -2), el);
     lua_pop(L, 1);
@@ -188,7 +212,7 @@ oom:
   return NULL;
 }
 
-static cJSON *to_json(lua_State *L, int idx, int depth, encode_state *st) {
+static cJSON *ljson_to(lua_State *L, int idx, int depth, ljson_encode_state *st) {
   if (depth > MC_JSON_MAX_DEPTH) {
     snprintf(st->err, sizeof st->err, "cannot encode: nesting deeper than %d (a cycle?)", MC_JSON_MAX_DEPTH);
     return NULL;
@@ -216,7 +240,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, encode_state *st) {
     case LUA_TSTRING:
       return cJSON_CreateString(lua_tostring(L, idx));
     case LUA_TTABLE:
-      return table_to_json(L, idx, depth, st);
+      return ljson_table_to(L, idx, depth, st);
     default:
       break;
   }
@@ -225,37 +249,37 @@ static cJSON *to_json(lua_State *L, int idx, int depth, encode_state *st) {
 }
 
 /* cJSON prints integral doubles as integers and others with %1.15g/%1.17g. */
-static int l_json_encode(lua_State *L) {
-  encode_state st;
-  cJSON *root;
-  char *text;
+static int ljson_encode(lua_State *L) {
+  ljson_encode_state st;
+  ljson_tree *t;
   luaL_checkany(L, 1);
   lua_settop(L, 1);
   st.err[0] = '\0';
-  root = to_json(L, 1, 0, &st);
-  if (!root) {
+  t = ljson_tree_new(L); /* owns the tree and the text until pushed */
+  t->root = ljson_to(L, 1, 0, &st);
+  if (!t->root) {
     lua_pushnil(L);
     lua_pushstring(L, st.err[0] ? st.err : "cannot encode value");
     return 2;
   }
-  text = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  if (!text) {
+  t->text = cJSON_PrintUnformatted(t->root);
+  if (!t->text) {
     lua_pushnil(L);
     lua_pushliteral(L, "out of memory");
     return 2;
   }
-  lua_pushstring(L, text);
-  cJSON_free(text);
+  lua_pushstring(L, t->text);
+  ljson_tree_free(L, t);
   return 1;
 }
 
 void mc_lua_register_json(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"json_decode", l_json_decode},
-    {"json_encode", l_json_encode},
+    {"json_decode", ljson_decode},
+    {"json_encode", ljson_encode},
     {NULL, NULL}
   };
+  mc_lua_class_register(L, &ljson_tree_class);
   luaL_setfuncs(L, fns, 0);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");

@@ -1,116 +1,31 @@
 /*
-** mc_lua_policy.c — binding of the sans-I/O policy core: percent-encoding,
-** hashing/base64, and the mediacdn.Policy userdata (rate-limit budgets +
-** retry decisions). The logic lives in csrc/core; this file converts values.
+** mc_lua_policy.c — binding of the sans-I/O policy core: the mediacdn.Policy
+** userdata (rate-limit budgets + retry decisions). The logic and the
+** defaults live in csrc/core (mc_ratelimit, mc_retry, mc_defaults.h); this
+** file converts values.
 */
 #include "mc_lua.h"
-#include "mc_crypto.h"
 #include "mc_ratelimit.h"
 #include "mc_retry.h"
-#include "mc_url.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define POLICY_MT "mediacdn.Policy"
-
 typedef struct lpolicy {
-  int open;
+  mc_lua_handle h;   /* first: the binding's handle header */
   mc_budgets budgets;
   mc_retry_policy retry;
   uint64_t rng;
 } lpolicy;
 
-/* ---- small functions --------------------------------------------------- */
-
-/* Scratch memory owned by a userdata on the stack (freed by the GC, so a
-** raise cannot leak it; works on 5.1/LuaJIT which lack luaL_buffinitsize). */
-static char *scratch(lua_State *L, size_t size) {
-  return (char *)lua_newuserdata(L, size ? size : 1);
-}
-
-/* Push n bytes of the scratch at the top, replacing it. */
-static void push_scratch(lua_State *L, const char *p, size_t n) {
-  lua_pushlstring(L, p, n);
-  lua_remove(L, -2);
-}
-
-static int l_url_escape(lua_State *L) {
-  size_t len, need;
-  const char *s = luaL_checklstring(L, 1, &len);
-  char *out;
-  need = len * 3 + 1;
-  out = scratch(L, need);
-  need = mc_url_escape(s, len, out, need);
-  push_scratch(L, out, need);
-  return 1;
-}
-
-static int l_sha256_hex(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  unsigned char d[MC_SHA256_LEN];
-  char hex[2 * MC_SHA256_LEN + 1];
-  if (mc_sha256(s, len, d) != 0) return luaL_error(L, "sha256 failed");
-  mc_hex(d, sizeof d, hex);
-  lua_pushstring(L, hex);
-  return 1;
-}
-
-/* hmac_sha256(key, msg [, "hex"]) -> raw 32 bytes, or hex */
-static int l_hmac_sha256(lua_State *L) {
-  size_t klen, mlen;
-  const char *k = luaL_checklstring(L, 1, &klen);
-  const char *m = luaL_checklstring(L, 2, &mlen);
-  const char *fmt = luaL_optstring(L, 3, "raw");
-  unsigned char d[MC_SHA256_LEN];
-  if (mc_hmac_sha256(k, klen, m, mlen, d) != 0) return luaL_error(L, "hmac-sha256 failed");
-  if (strcmp(fmt, "hex") == 0) {
-    char hex[2 * MC_SHA256_LEN + 1];
-    mc_hex(d, sizeof d, hex);
-    lua_pushstring(L, hex);
-  } else {
-    lua_pushlstring(L, (const char *)d, sizeof d);
-  }
-  return 1;
-}
-
-/* base64_encode(s [, url]) */
-static int l_base64_encode(lua_State *L) {
-  size_t len, n;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int url = lua_toboolean(L, 2);
-  char *out = scratch(L, mc_base64_encoded_size(len));
-  n = mc_base64_encode((const unsigned char *)s, len, out, url);
-  push_scratch(L, out, n);
-  return 1;
-}
-
-/* base64_decode(s) -> bytes | nil, message */
-static int l_base64_decode(lua_State *L) {
-  size_t len;
-  long n;
-  const char *s = luaL_checklstring(L, 1, &len);
-  unsigned char *out = (unsigned char *)scratch(L, len * 3 / 4 + 3);
-  n = mc_base64_decode(s, len, out);
-  if (n < 0) {
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_pushliteral(L, "invalid base64");
-    return 2;
-  }
-  push_scratch(L, (const char *)out, (size_t)n);
-  return 1;
-}
-
 /* ---- Policy userdata --------------------------------------------------- */
 
+static const mc_lua_class l_policy_class; /* defined below its methods */
+
 static lpolicy *check_policy(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  if (!p->open) luaL_error(L, "attempt to use a closed policy");
-  return p;
+  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class);
 }
 
 /* A numeric field of an outcome table (any real number). */
@@ -148,19 +63,19 @@ static int l_policy_new(lua_State *L) {
     lua_replace(L, 1);
   }
   luaL_checktype(L, 1, LUA_TTABLE);
-  p = (lpolicy *)mc_newuserdata(L, sizeof *p);
-  memset(p, 0, sizeof *p);
-  luaL_setmetatable(L, POLICY_MT);
+  p = (lpolicy *)mc_lua_handle_new(L, &l_policy_class, sizeof *p);
   mc_budgets_init(&p->budgets);
-  p->open = 1;
-  p->retry.attempts = (int)opt_field_num(L, 1, "attempts", 5);
+  mc_retry_policy_init(&p->retry);
+  p->h.open = 1;
+  /* nil options keep the defaults mc_budgets_init/mc_retry_policy_init set */
+  p->retry.attempts = (int)opt_field_num(L, 1, "attempts", p->retry.attempts);
   if (p->retry.attempts < 1) p->retry.attempts = 1;
-  p->retry.base = opt_field_num(L, 1, "base", 0.25);
-  p->retry.cap = opt_field_num(L, 1, "cap", 30);
-  p->retry.deadline = opt_field_num(L, 1, "deadline", 0);
-  p->retry.max_wait = opt_field_num(L, 1, "max_wait", 3600);
-  p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", 0.1);
-  p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", 10);
+  p->retry.base = opt_field_num(L, 1, "base", p->retry.base);
+  p->retry.cap = opt_field_num(L, 1, "cap", p->retry.cap);
+  p->retry.deadline = opt_field_num(L, 1, "deadline", p->retry.deadline);
+  p->retry.max_wait = opt_field_num(L, 1, "max_wait", p->retry.max_wait);
+  p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", p->budgets.pace_threshold);
+  p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", p->budgets.pace_max_delay);
   lua_getfield(L, 1, "rate_limit");
   mode = lua_isnil(L, -1) ? "wait" : lua_tostring(L, -1);
   if (!mode || (strcmp(mode, "wait") != 0 && strcmp(mode, "fail") != 0))
@@ -343,53 +258,32 @@ static int l_policy_backoff(lua_State *L) {
   return 1;
 }
 
-static int l_policy_close(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  if (p->open) {
-    mc_budgets_free(&p->budgets);
-    p->open = 0;
-  }
-  return 0;
+/* close / __gc / __close (through mc_lua_class): free the budgets. */
+static void l_policy_release(lua_State *L, void *ud) {
+  lpolicy *p = (lpolicy *)ud;
+  (void)L;
+  mc_budgets_free(&p->budgets);
 }
 
-static int l_policy_tostring(lua_State *L) {
-  lpolicy *p = (lpolicy *)luaL_checkudata(L, 1, POLICY_MT);
-  lua_pushfstring(L, "mediacdn.Policy (%s)", p->open ? "open" : "closed");
-  return 1;
-}
+static const luaL_Reg l_policy_methods[] = {
+  {"observe", l_policy_observe},
+  {"seed", l_policy_seed},
+  {"delay", l_policy_delay},
+  {"consume", l_policy_consume},
+  {"decide", l_policy_decide},
+  {"budget", l_policy_budget},
+  {"budgets", l_policy_budgets},
+  {"backoff", l_policy_backoff},
+  {NULL, NULL}
+};
+
+static const mc_lua_class l_policy_class = {"mediacdn.Policy", l_policy_methods, l_policy_release};
 
 void mc_lua_register_policy(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"url_escape", l_url_escape},
-    {"sha256_hex", l_sha256_hex},
-    {"hmac_sha256", l_hmac_sha256},
-    {"base64_encode", l_base64_encode},
-    {"base64_decode", l_base64_decode},
     {"policy", l_policy_new},
     {NULL, NULL}
   };
-  static const luaL_Reg methods[] = {
-    {"observe", l_policy_observe},
-    {"seed", l_policy_seed},
-    {"delay", l_policy_delay},
-    {"consume", l_policy_consume},
-    {"decide", l_policy_decide},
-    {"budget", l_policy_budget},
-    {"budgets", l_policy_budgets},
-    {"backoff", l_policy_backoff},
-    {"close", l_policy_close},
-    {NULL, NULL}
-  };
-  if (luaL_newmetatable(L, POLICY_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_policy_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_policy_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, l_policy_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  mc_lua_class_register(L, &l_policy_class);
   luaL_setfuncs(L, fns, 0);
 }

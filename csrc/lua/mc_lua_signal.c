@@ -3,8 +3,9 @@
 **
 **   local w = core.signal_watch{ "INT", "TERM" }   -> mediacdn.SignalWatch | nil, message
 **   w:pending()  -> "INT" | "TERM" | "HUP" | "QUIT" | nil   (never blocks)
-**   w:fd()       -> integer, readable while a signal is pending (-1 once closed)
-**   w:close()    -- idempotent; also __gc and __close
+**   w:fd()       -> integer, readable while a signal is pending
+**   w:close()    -- idempotent; also __gc and __close (mc_lua_class); a closed
+**                   watch raises "attempt to use a closed mediacdn.SignalWatch"
 **
 ** Plain Lua cannot catch a signal, and a C handler that raises would unwind
 ** through libcurl. So the watched signals are blocked in the calling thread
@@ -27,12 +28,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define MC_SIGWATCH_MT "mediacdn.SignalWatch"
-
 typedef struct mc_lua_sigwatch {
-  int fd;            /* -1 when closed */
+  mc_lua_handle h;   /* open while the fd and the blocked set are ours */
+  int fd;
   sigset_t unblock;  /* the watched signals that were not blocked before */
 } mc_lua_sigwatch;
+
+static const mc_lua_class mc_sig_class; /* defined below its methods */
 
 static const struct {
   const char *name;
@@ -55,14 +57,12 @@ static const char *mc_sig_name(int signo) {
   return NULL;
 }
 
-static mc_lua_sigwatch *mc_sig_check(lua_State *L) {
-  return (mc_lua_sigwatch *)luaL_checkudata(L, 1, MC_SIGWATCH_MT);
-}
-
-/* Drop what is queued, give the signals back, release the fd. */
-static void mc_sig_release(mc_lua_sigwatch *w) {
+/* close / __gc / __close (through mc_lua_class): drop what is queued, give
+** the signals back, release the fd. */
+static void mc_sig_release(lua_State *L, void *ud) {
+  mc_lua_sigwatch *w = (mc_lua_sigwatch *)ud;
   struct signalfd_siginfo si;
-  if (w->fd < 0) return;
+  (void)L;
   while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
   }
   pthread_sigmask(SIG_UNBLOCK, &w->unblock, NULL);
@@ -86,12 +86,10 @@ static int mc_sig_new(lua_State *L) {
     lua_pop(L, 1);
     sigaddset(&set, signo);
   }
-  /* the userdata exists before the resources it will own */
-  w = (mc_lua_sigwatch *)mc_newuserdata(L, sizeof *w);
+  /* the userdata exists (closed) before the resources it will own */
+  w = (mc_lua_sigwatch *)mc_lua_handle_new(L, &mc_sig_class, sizeof *w);
   w->fd = -1;
   sigemptyset(&w->unblock);
-  luaL_getmetatable(L, MC_SIGWATCH_MT);
-  lua_setmetatable(L, -2);
   if ((err = pthread_sigmask(SIG_BLOCK, &set, &old)) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "cannot block signals: %s", strerror(err));
@@ -109,17 +107,15 @@ static int mc_sig_new(lua_State *L) {
     lua_pushfstring(L, "cannot watch signals: %s", strerror(err));
     return 2;
   }
+  w->h.open = 1;
   return 1;
 }
 
 static int mc_sig_pending(lua_State *L) {
-  mc_lua_sigwatch *w = mc_sig_check(L);
+  mc_lua_sigwatch *w = (mc_lua_sigwatch *)mc_lua_handle_check(L, 1, &mc_sig_class);
   struct signalfd_siginfo si;
-  ssize_t got;
   const char *name;
-  if (w->fd < 0) return luaL_error(L, "signal watch: closed");
-  got = read(w->fd, &si, sizeof si);
-  if (got != (ssize_t)sizeof si) {
+  if (read(w->fd, &si, sizeof si) != (ssize_t)sizeof si) {
     lua_pushnil(L);
     return 1;
   }
@@ -130,40 +126,21 @@ static int mc_sig_pending(lua_State *L) {
 }
 
 static int mc_sig_fd(lua_State *L) {
-  mc_lua_sigwatch *w = mc_sig_check(L);
+  mc_lua_sigwatch *w = (mc_lua_sigwatch *)mc_lua_handle_check(L, 1, &mc_sig_class);
   mc_pushint(L, w->fd);
   return 1;
 }
 
-static int mc_sig_close(lua_State *L) {
-  mc_sig_release(mc_sig_check(L));
-  return 0;
-}
+static const luaL_Reg mc_sig_methods[] = {
+  {"pending", mc_sig_pending},
+  {"fd", mc_sig_fd},
+  {NULL, NULL}
+};
 
-static int mc_sig_tostring(lua_State *L) {
-  mc_lua_sigwatch *w = mc_sig_check(L);
-  lua_pushfstring(L, "mediacdn.SignalWatch (%s)", w->fd >= 0 ? "open" : "closed");
-  return 1;
-}
+static const mc_lua_class mc_sig_class = {"mediacdn.SignalWatch", mc_sig_methods, mc_sig_release};
 
 void mc_lua_register_signal(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    {"pending", mc_sig_pending},
-    {"fd", mc_sig_fd},
-    {"close", mc_sig_close},
-    {NULL, NULL}
-  };
-  if (luaL_newmetatable(L, MC_SIGWATCH_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, mc_sig_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, mc_sig_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, mc_sig_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  mc_lua_class_register(L, &mc_sig_class);
   lua_pushcfunction(L, mc_sig_new);
   lua_setfield(L, -2, "signal_watch");
 }

@@ -4,8 +4,7 @@
 local core = require "mediacdn.core"
 
 local M = {
-  version = "0.1.0",
-  core_version = core.version,
+  version = core.version,    -- one version string: MC_VERSION in csrc/core/mc_defaults.h
   null = core.null,          -- JSON null
   array_mt = core.array_mt,  -- marks a table as a JSON array (so {} encodes as [])
 }

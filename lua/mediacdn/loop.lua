@@ -501,7 +501,4 @@ function M.gather(fns, opts)
   return results, errs
 end
 
-M.Loop = Loop
-M.Task = Task
-
 return M

@@ -11,59 +11,25 @@
 -- stall_timeout, cainfo and max_body (a req's own value wins).
 local core = require "mediacdn.core"
 local loop = require "mediacdn.loop"
+local options = require "mediacdn.transport.options"
 
-local type, pairs, error, setmetatable = type, pairs, error, setmetatable
+local type, error, setmetatable = type, error, setmetatable
 
 local M = { name = "curl" }
 
 local Transport = {}
 Transport.__index = Transport
 
-local DEFAULT_FIELDS = {
-  timeout = "number", connect_timeout = "number", stall_timeout = "number",
-  cainfo = "string", max_body = "number",
-}
-
 --- A new transport object.
 function M.new(opts)
-  if opts ~= nil and type(opts) ~= "table" then
-    error("transport.curl.new: opts must be a table", 2)
-  end
-  local defaults, any = {}, false
-  for k, ty in pairs(DEFAULT_FIELDS) do
-    local v = opts and opts[k]
-    if v ~= nil then
-      if type(v) ~= ty then
-        error(("transport.curl.new: opts.%s must be a %s"):format(k, ty), 2)
-      end
-      defaults[k] = v
-      any = true
-    end
-  end
-  return setmetatable({ name = "curl", defaults = any and defaults or nil }, Transport)
-end
-
--- req with the transport's defaults filled in (a copy only when needed).
-local function with_defaults(self, req)
-  local d = self.defaults
-  if not d then return req end
-  local copy
-  for k, v in pairs(d) do
-    if req[k] == nil then
-      if not copy then
-        copy = {}
-        for rk, rv in pairs(req) do copy[rk] = rv end
-      end
-      copy[k] = v
-    end
-  end
-  return copy or req
+  return setmetatable({ name = "curl", defaults = options.check(opts, "transport.curl.new") },
+    Transport)
 end
 
 --- Perform req: res | nil, terr. Yields inside a loop, blocks outside.
 function Transport:request(req)
   if type(req) ~= "table" then error("transport:request: req must be a table", 2) end
-  req = with_defaults(self, req)
+  req = options.apply(self.defaults, req)
   if loop.current() then return loop.request(req) end
   local easy = self.easy
   if not easy then

@@ -1,0 +1,308 @@
+/*
+** mc_lua_http1.c — binding of mc_http1 (HTTP/1.1 framing, sans-I/O) for
+** transports that move the bytes themselves (lua/mediacdn/transport/resty.lua).
+**
+**   core.http1.request(req [, file_size]) -> plan | nil, terr
+**       Validates req exactly as core.easy/multi do (the same reader: misuse
+**       raises naming the field) and frames it: plan = { head = "GET / ...",
+**       method, https, host, port, connect_host, authority, is_ip,
+**       body = "none"|"string"|"file", length (Content-Length or nil),
+**       offset (file), close (the caller sent Connection: close),
+**       timeout, connect_timeout, stall_timeout, max_body (defaults applied) }.
+**       file_size: the size of req.body_file.path, required for a file body;
+**       a range outside the file gives nil, terr (kind "local").
+**   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
+**       p:feed(data)   -> state, sink_bytes | nil, terr
+**                         state "head" | "body" | "done"; sink_bytes: body bytes
+**                         the caller writes to its sink (2xx with a sink), else nil
+**       p:eof()        -> true | nil, terr   (the server closed the connection)
+**       p:head()       -> status, headers, to_sink | nil (head not complete)
+**       p:body()       -> the in-memory body ("" when none; nil when sunk)
+**       p:bytes()      -> body bytes received
+**       p:want()       -> bytes the current frame still expects, or nil
+**       p:keep_alive() -> whether the connection may be reused (once done)
+**       p:close()      -- idempotent; also __gc, __close
+*/
+#include "mc_lua.h"
+#include "mc_defaults.h"
+#include "mc_http.h"
+#include "mc_http1.h"
+
+#include <string.h>
+
+/* Scratch request owned by a userdata: a raise while reading leaks nothing. */
+typedef struct lh1_scratch {
+  mc_lua_handle h;
+  mc_request req;
+} lh1_scratch;
+
+typedef struct lh1_parser {
+  mc_lua_handle h;
+  mc_http1_parser p;
+} lh1_parser;
+
+static void lh1_scratch_release(lua_State *L, void *ud) {
+  (void)L;
+  mc_request_free(&((lh1_scratch *)ud)->req);
+}
+
+static void lh1_parser_release(lua_State *L, void *ud) {
+  (void)L;
+  mc_http1_parser_free(&((lh1_parser *)ud)->p);
+}
+
+static const mc_lua_class lh1_scratch_class = {"mediacdn.Http1Request", NULL,
+                                               lh1_scratch_release};
+static const mc_lua_class lh1_parser_class; /* defined with its methods, below */
+
+/* Push {kind, message, code} of a framing error. */
+static void lh1_push_error(lua_State *L, const mc_http1_error *e) {
+  mc_transport_error te;
+  mc_transport_error_set(&te, e->kind, e->code, "%s", e->message);
+  mc_lua_push_terr(L, &te);
+}
+
+/* plan[name] = req[name] or def (seconds). */
+static void lh1_copy_seconds(lua_State *L, int req, int plan, const char *name, double def) {
+  lua_getfield(L, req, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushnumber(L, def);
+  }
+  lua_setfield(L, plan, name);
+}
+
+/* The Content-Length to send: -1 none. Returns 0, or -1 with err (range). */
+static int lh1_body_length(lua_State *L, const mc_request *r, int64_t *len, mc_http1_error *err) {
+  if (r->body.kind == MC_BODY_MEMORY) {
+    *len = (int64_t)r->body.len;
+  } else if (r->body.kind == MC_BODY_FILE) {
+    double size;
+    if (lua_type(L, 2) != LUA_TNUMBER)
+      luaL_argerror(L, 2, "file_size (a number) expected for a body_file request");
+    size = lua_tonumber(L, 2);
+    if (!(size >= 0)) luaL_argerror(L, 2, "file_size must be non-negative");
+    return mc_http1_body_range(r->body.path, r->body.offset, r->body.length, (int64_t)size, len,
+                               err);
+  } else {
+    *len = mc_http1_empty_body_counts(r->method) ? 0 : -1;
+  }
+  return 0;
+}
+
+/* core.http1.request(req [, file_size]) -> plan | nil, terr */
+static int lh1_request(lua_State *L) {
+  lh1_scratch *sc;
+  mc_http1_url u;
+  mc_http1_error err;
+  int64_t body_len;
+  size_t need;
+  char *head;
+  int plan;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  sc = (lh1_scratch *)mc_lua_handle_new(L, &lh1_scratch_class, sizeof *sc); /* index 3 */
+  mc_request_init(&sc->req);
+  sc->h.open = 1;
+  mc_lua_read_request(L, 1, &sc->req, &u);
+  if (lh1_body_length(L, &sc->req, &body_len, &err) != 0) {
+    lua_pushnil(L);
+    lh1_push_error(L, &err);
+    return 2;
+  }
+  need = mc_http1_write_head(&sc->req, &u, body_len, NULL, 0);
+  head = (char *)lua_newuserdata(L, need + 1);
+  mc_http1_write_head(&sc->req, &u, body_len, head, need + 1);
+
+  lua_createtable(L, 0, 16);
+  plan = lua_gettop(L);
+  lua_pushlstring(L, head, need);
+  lua_setfield(L, plan, "head");
+  lua_pushstring(L, sc->req.method);
+  lua_setfield(L, plan, "method");
+  lua_pushboolean(L, u.https);
+  lua_setfield(L, plan, "https");
+  lua_pushstring(L, u.host);
+  lua_setfield(L, plan, "host");
+  mc_pushint(L, u.port);
+  lua_setfield(L, plan, "port");
+  lua_pushstring(L, u.connect_host);
+  lua_setfield(L, plan, "connect_host");
+  lua_pushstring(L, u.authority);
+  lua_setfield(L, plan, "authority");
+  lua_pushboolean(L, u.is_ip);
+  lua_setfield(L, plan, "is_ip");
+  lua_pushstring(L, sc->req.body.kind == MC_BODY_MEMORY ? "string"
+                    : sc->req.body.kind == MC_BODY_FILE ? "file" : "none");
+  lua_setfield(L, plan, "body");
+  if (body_len >= 0) {
+    mc_pushint(L, body_len);
+    lua_setfield(L, plan, "length");
+  }
+  if (sc->req.body.kind == MC_BODY_FILE) {
+    mc_pushint(L, sc->req.body.offset);
+    lua_setfield(L, plan, "offset");
+  }
+  lua_pushboolean(L, mc_http1_has_token(mc_headers_get(&sc->req.headers, "Connection"), "close"));
+  lua_setfield(L, plan, "close");
+  lh1_copy_seconds(L, 1, plan, "timeout", MC_DEFAULT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, "connect_timeout", MC_DEFAULT_CONNECT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, "stall_timeout", MC_DEFAULT_STALL_TIMEOUT);
+  mc_pushint(L, sc->req.max_body);
+  lua_setfield(L, plan, "max_body");
+  sc->h.open = 0;
+  lh1_scratch_release(L, sc);
+  return 1;
+}
+
+/* ---- mediacdn.Http1Response -------------------------------------------- */
+
+/* core.http1.response(method [, has_sink [, max_body]]) */
+static int lh1_response(lua_State *L) {
+  const char *method = luaL_checkstring(L, 1);
+  int has_sink = lua_toboolean(L, 2);
+  lua_Number max = luaL_optnumber(L, 3, (lua_Number)MC_DEFAULT_MAX_BODY);
+  lh1_parser *u;
+  luaL_argcheck(L, max >= 1, 3, "max_body must be a positive number of bytes");
+  u = (lh1_parser *)mc_lua_handle_new(L, &lh1_parser_class, sizeof *u);
+  mc_http1_parser_init(&u->p, method, has_sink,
+                       max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max);
+  u->h.open = 1;
+  return 1;
+}
+
+static mc_http1_parser *lh1_check(lua_State *L) {
+  return &((lh1_parser *)mc_lua_handle_check(L, 1, &lh1_parser_class))->p;
+}
+
+static const char *lh1_state_name(const mc_http1_parser *p) {
+  if (p->state == MC_HTTP1_S_HEAD) return "head";
+  if (p->state == MC_HTTP1_S_DONE) return "done";
+  return "body";
+}
+
+/* p:feed(data) -> state, sink_bytes | nil, terr */
+static int lh1_feed(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  size_t len, off = 0, first_len = 0;
+  const char *data = luaL_checklstring(L, 2, &len);
+  const char *first = NULL;
+  int pieces = 0;
+  luaL_Buffer b;
+  lua_settop(L, 2);
+  while (off < len) {
+    const char *seg;
+    size_t seglen;
+    long n = mc_http1_parser_feed(p, data + off, len - off, &seg, &seglen);
+    if (n < 0) {
+      lua_settop(L, 2);
+      lua_pushnil(L);
+      lh1_push_error(L, &p->err);
+      return 2;
+    }
+    if (seglen > 0) {
+      if (pieces == 0) {
+        first = seg;
+        first_len = seglen;
+      } else {
+        if (pieces == 1) {
+          luaL_buffinit(L, &b);
+          luaL_addlstring(&b, first, first_len);
+        }
+        luaL_addlstring(&b, seg, seglen);
+      }
+      pieces++;
+    }
+    off += (size_t)n;
+  }
+  if (pieces > 1) luaL_pushresult(&b);
+  lua_pushstring(L, lh1_state_name(p));
+  if (pieces > 1) {
+    lua_insert(L, -2);
+  } else if (pieces == 1 && first == data && first_len == len) {
+    lua_pushvalue(L, 2); /* all of it: no copy */
+  } else if (pieces == 1) {
+    lua_pushlstring(L, first, first_len);
+  } else {
+    lua_pushnil(L);
+  }
+  return 2;
+}
+
+/* p:eof() -> true | nil, terr */
+static int lh1_eof(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  if (mc_http1_parser_eof(p) != 0) {
+    lua_pushnil(L);
+    lh1_push_error(L, &p->err);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* p:head() -> status, headers, to_sink | nil */
+static int lh1_head(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  if (p->state == MC_HTTP1_S_HEAD || p->state == MC_HTTP1_S_FAILED) {
+    lua_pushnil(L);
+    return 1;
+  }
+  mc_pushint(L, p->res.status);
+  mc_lua_push_headers(L, &p->res.headers);
+  lua_pushboolean(L, p->to_sink);
+  return 3;
+}
+
+/* p:body() -> the in-memory body, nil when it went to the sink */
+static int lh1_body(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  if (p->to_sink) lua_pushnil(L);
+  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
+  return 1;
+}
+
+static int lh1_bytes(lua_State *L) {
+  mc_pushint(L, lh1_check(L)->res.bytes_received);
+  return 1;
+}
+
+static int lh1_want(lua_State *L) {
+  int64_t w = mc_http1_parser_want(lh1_check(L));
+  if (w < 0) lua_pushnil(L);
+  else mc_pushint(L, w);
+  return 1;
+}
+
+static int lh1_keep_alive(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
+  return 1;
+}
+
+static const luaL_Reg lh1_parser_methods[] = {
+  {"feed", lh1_feed},
+  {"eof", lh1_eof},
+  {"head", lh1_head},
+  {"body", lh1_body},
+  {"bytes", lh1_bytes},
+  {"want", lh1_want},
+  {"keep_alive", lh1_keep_alive},
+  {NULL, NULL}
+};
+
+static const mc_lua_class lh1_parser_class = {"mediacdn.Http1Response", lh1_parser_methods,
+                                              lh1_parser_release};
+
+void mc_lua_register_http1(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"request", lh1_request},
+    {"response", lh1_response},
+    {NULL, NULL}
+  };
+  mc_lua_class_register(L, &lh1_scratch_class);
+  mc_lua_class_register(L, &lh1_parser_class);
+  lua_createtable(L, 0, 2);
+  luaL_setfuncs(L, fns, 0);
+  lua_setfield(L, -2, "http1");
+}

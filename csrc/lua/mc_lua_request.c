@@ -1,0 +1,210 @@
+/*
+** mc_lua_request.c — request descriptors and responses between Lua tables
+** and the core's mc_request / mc_response (docs/internals.md: `req`, `res`,
+** `terr`). Every transport reads its `req` through mc_lua_read_request, so a
+** request is validated once, with the mc_http1 rules, whichever transport
+** carries it: misuse raises naming the field (`req.headers["X"] must be ...`).
+** Defaults of unset fields come from mc_defaults.h.
+*/
+#include "mc_lua.h"
+#include "mc_defaults.h"
+#include "mc_http.h"
+#include "mc_http1.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Raise "bad argument #n to 'f' (req.<field> must be <what>)". */
+static int lreq_field_error(lua_State *L, int arg, const char *field, const char *what) {
+  const char *msg = lua_pushfstring(L, "req.%s must be %s", field, what);
+  return luaL_argerror(L, arg, msg);
+}
+
+/* Push t[name] and return it as a string (NULL when nil). The value stays
+** on the stack, which keeps it alive while the request uses it. */
+static const char *lreq_opt_string(lua_State *L, int arg, int t, const char *name,
+                                   const char *label, size_t *len_out) {
+  size_t len;
+  const char *s;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) return NULL;
+  if (!label) label = name;
+  if (lua_type(L, -1) != LUA_TSTRING) lreq_field_error(L, arg, label, "a string");
+  s = lua_tolstring(L, -1, &len);
+  if (!len_out && strlen(s) != len)
+    lreq_field_error(L, arg, label, "a string without NUL bytes");
+  if (len_out) *len_out = len;
+  return s;
+}
+
+/* t[name] as seconds (default when nil) -> a non-negative finite number. */
+static double lreq_opt_seconds(lua_State *L, int arg, int t, const char *name, double def) {
+  double v;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (lua_type(L, -1) != LUA_TNUMBER) lreq_field_error(L, arg, name, "a number");
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v >= 0) || v > MC_MAX_SECONDS)
+    lreq_field_error(L, arg, name, "a non-negative number of seconds");
+  return v;
+}
+
+/* An integral, non-negative number at the top of the stack (popped). */
+static double lreq_pop_count(lua_State *L, int arg, const char *name) {
+  double v;
+  if (lua_type(L, -1) != LUA_TNUMBER) lreq_field_error(L, arg, name, "a number");
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v >= 0) || v != floor(v) || v > 9007199254740992.0)
+    lreq_field_error(L, arg, name, "a non-negative integer");
+  return v;
+}
+
+/* Copy req.headers into r->headers, each name and value checked once. */
+static void lreq_read_headers(lua_State *L, int arg, int t, mc_request *r) {
+  int h;
+  lua_getfield(L, t, "headers");
+  if (lua_isnil(L, -1)) return;
+  if (!lua_istable(L, -1)) lreq_field_error(L, arg, "headers", "a table");
+  h = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, h) != 0) {
+    const char *name, *value;
+    size_t nlen, vlen;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      lreq_field_error(L, arg, "headers", "a table with string keys");
+    name = lua_tolstring(L, -2, &nlen);
+    if (!mc_http1_is_token(name, nlen))
+      lreq_field_error(L, arg, "headers", "a table keyed by valid header names");
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+      const char *what = lua_pushfstring(L, "headers[\"%s\"]", name);
+      lreq_field_error(L, arg, what, "a string");
+    }
+    lua_pushvalue(L, -1); /* convert a copy: never the value lua_next walks */
+    value = lua_tolstring(L, -1, &vlen);
+    if (!mc_http1_is_field_value(value, vlen)) {
+      const char *what = lua_pushfstring(L, "headers[\"%s\"]", name);
+      lreq_field_error(L, arg, what, "a string without CR, LF or NUL");
+    }
+    if (mc_headers_add(&r->headers, name, nlen, value, vlen) != 0)
+      luaL_error(L, "out of memory");
+    lua_pop(L, 2);
+  }
+}
+
+/* req.body / req.body_file into r->body; returns the body string's index. */
+static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
+  size_t len;
+  int body_idx = 0;
+  const char *s = lreq_opt_string(L, arg, t, "body", NULL, &len);
+  if (s) {
+    r->body.kind = MC_BODY_MEMORY;
+    r->body.data = s;
+    r->body.len = len;
+    body_idx = lua_gettop(L);
+  }
+  lua_getfield(L, t, "body_file");
+  if (!lua_isnil(L, -1)) {
+    int bf = lua_gettop(L);
+    if (!lua_istable(L, bf)) lreq_field_error(L, arg, "body_file", "a table");
+    if (r->body.kind != MC_BODY_NONE)
+      lreq_field_error(L, arg, "body_file", "absent when req.body is given");
+    r->body.kind = MC_BODY_FILE;
+    r->body.path = lreq_opt_string(L, arg, bf, "path", "body_file.path", NULL);
+    if (!r->body.path) lreq_field_error(L, arg, "body_file.path", "a string");
+    r->body.offset = 0;
+    r->body.length = -1;
+    lua_getfield(L, bf, "offset");
+    if (!lua_isnil(L, -1)) r->body.offset = (int64_t)lreq_pop_count(L, arg, "body_file.offset");
+    else lua_pop(L, 1);
+    lua_getfield(L, bf, "length");
+    if (!lua_isnil(L, -1)) r->body.length = (int64_t)lreq_pop_count(L, arg, "body_file.length");
+    else lua_pop(L, 1);
+  }
+  return body_idx;
+}
+
+int mc_lua_read_request(lua_State *L, int arg, mc_request *r, mc_http1_url *url) {
+  int t = arg, body_idx;
+  const char *s, *what;
+  double v;
+  mc_http1_url scratch;
+  mc_http1_url *u = url ? url : &scratch;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  luaL_checkstack(L, 32, "req");
+
+  s = lreq_opt_string(L, arg, t, "method", NULL, NULL);
+  r->method = s ? s : "GET";
+  if (!mc_http1_is_token(r->method, strlen(r->method)))
+    lreq_field_error(L, arg, "method", "an HTTP method name");
+  r->url = lreq_opt_string(L, arg, t, "url", NULL, NULL);
+  if (!r->url) lreq_field_error(L, arg, "url", "a string");
+  if (mc_http1_parse_url(r->url, u, &what) != 0) lreq_field_error(L, arg, "url", what);
+
+  lreq_read_headers(L, arg, t, r);
+  body_idx = lreq_read_body(L, arg, t, r);
+
+  r->sink_path = lreq_opt_string(L, arg, t, "sink", NULL, NULL);
+  r->cainfo = lreq_opt_string(L, arg, t, "cainfo", NULL, NULL);
+
+  v = lreq_opt_seconds(L, arg, t, "timeout", MC_DEFAULT_TIMEOUT);
+  r->timeout_ms = v > 0 ? (long)ceil(v * 1000.0) : 0;
+  v = lreq_opt_seconds(L, arg, t, "connect_timeout", MC_DEFAULT_CONNECT_TIMEOUT);
+  r->connect_timeout_ms = v > 0 ? (long)ceil(v * 1000.0) : 0;
+  v = lreq_opt_seconds(L, arg, t, "stall_timeout", MC_DEFAULT_STALL_TIMEOUT);
+  r->low_speed_time_s = v > 0 ? (long)ceil(v) : 0;
+  r->low_speed_limit = 1;
+
+  lua_getfield(L, t, "max_body");
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) lreq_field_error(L, arg, "max_body", "a number");
+    v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (!(v >= 1)) lreq_field_error(L, arg, "max_body", "a positive number of bytes");
+    r->max_body = v >= (double)SIZE_MAX ? SIZE_MAX : (size_t)v; /* huge: no cap */
+  } else {
+    lua_pop(L, 1);
+    r->max_body = MC_DEFAULT_MAX_BODY;
+  }
+  return body_idx;
+}
+
+void mc_lua_push_headers(lua_State *L, const mc_headers *h) {
+  size_t i;
+  lua_createtable(L, 0, (int)h->count);
+  for (i = 0; i < h->count; i++) {
+    lua_pushstring(L, h->items[i].value);
+    lua_setfield(L, -2, h->items[i].name);
+  }
+}
+
+void mc_lua_push_response(lua_State *L, const mc_response *res) {
+  lua_createtable(L, 0, 5);
+  mc_pushint(L, res->status);
+  lua_setfield(L, -2, "status");
+  mc_lua_push_headers(L, &res->headers);
+  lua_setfield(L, -2, "headers");
+  if (res->body) { /* NULL: the body went to the sink */
+    lua_pushlstring(L, res->body, res->body_len);
+    lua_setfield(L, -2, "body");
+  }
+  mc_pushint(L, res->bytes_received);
+  lua_setfield(L, -2, "bytes");
+  lua_pushnumber(L, res->elapsed);
+  lua_setfield(L, -2, "elapsed");
+}
+
+void mc_lua_push_terr(lua_State *L, const mc_transport_error *e) {
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, mc_transport_kind_name(e->kind));
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, e->message);
+  lua_setfield(L, -2, "message");
+  mc_pushint(L, e->code);
+  lua_setfield(L, -2, "code");
+}
