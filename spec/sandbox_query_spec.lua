@@ -7,47 +7,7 @@ local q = require "sandbox.query"
 
 local NOW = 1620820800            -- 2021-05-12T12:00:00Z (a Wednesday)
 
--- Fixture docs, shaped like Sirv search `_source` objects.
-local function fixture()
-  return {
-    { filename = "/REST API Examples/aurora.jpg", dirname = "/REST API Examples",
-      basename = "aurora.jpg", extension = ".jpg", contentType = "image/jpeg", size = 201846,
-      ctime = "2021-05-12T09:30:08.895Z", mtime = "2021-05-12T09:30:09.806Z", isDirectory = false,
-      meta = { title = "Aurora borealis over Norway",
-               description = "Green northern lights in the night sky",
-               tags = { "sky", "Night", "summer sale" },
-               approval = { approved = true, comment = "looks good" },
-               product = { id = "p1", name = "Sky print", brand = "Nike", sku = "ABC-123" },
-               width = 2500, height = 1667, format = "JPEG", duration = 0,
-               EXIF = { Make = "Canon", Model = "Canon EOS 5D", Software = "Adobe Photoshop (Mac)",
-                        ModifyDate = "2020-01-29T17:12:45Z" } } },
-    { filename = "/REST API Examples/aurora-copy.jpg", dirname = "/REST API Examples",
-      basename = "aurora-copy.jpg", extension = ".jpg", contentType = "image/webp", size = 201846,
-      ctime = "2021-05-12T09:30:59.000Z", mtime = "2021-05-12T09:31:00.000Z", isDirectory = false,
-      meta = { width = 2500, height = 1667, format = "WEBP", duration = 0,
-               EXIF = { ModifyDate = "2020-01-29T17:12:45Z" } } },
-    { filename = "/REST API Examples/img_001.png", dirname = "/REST API Examples",
-      basename = "img_001.png", extension = ".png", contentType = "image/png", size = 1000,
-      ctime = "2020-06-15T12:00:00.000Z", mtime = "2020-06-15T12:00:00.000Z", isDirectory = false,
-      meta = { title = "Product shot", tags = { "product", "best*", 'say "hi"', "back\\slash" },
-               approval = { approved = false }, width = 800, height = 600 } },
-    { filename = "/REST API Examples/Sub/IMG_002.PNG", dirname = "/REST API Examples/Sub",
-      basename = "IMG_002.PNG", extension = ".PNG", contentType = "image/png", size = 5000,
-      ctime = "2020-12-31T23:59:59.999Z", mtime = "2020-12-31T23:59:59.999Z", isDirectory = false,
-      meta = {} },
-    { filename = "/.Trash/old.jpg", dirname = "/.Trash", basename = "old.jpg", extension = ".jpg",
-      contentType = "image/jpeg", size = 300, ctime = "2019-01-01T00:00:00.000Z",
-      mtime = "2019-01-01T00:00:00.000Z", isDirectory = false, meta = {} },
-    { filename = "/REST API Examples", dirname = "/", basename = "REST API Examples", extension = "",
-      contentType = "", size = 0, ctime = "2021-01-01T00:00:00.000Z",
-      mtime = "2021-01-01T00:00:00.000Z", isDirectory = true, meta = {} },
-    { filename = "/video/clip.mp4", dirname = "/video", basename = "clip.mp4", extension = ".mp4",
-      contentType = "video/mp4", size = 12345678, ctime = "2021-05-10T00:00:00.000Z",
-      mtime = "2021-05-10T00:00:00.000Z", isDirectory = false,
-      meta = { duration = 12.5, width = 1920, height = 1080, title = "Café: crème brûlée",
-               tags = { "c++", "(x)", "[y]", "a:b", "{z}", "q!", "w^2", "v~1", "sl/ash", "sp ace" } } },
-  }
-end
+local fixture = require("helpers.query_fixture").docs
 local DOCS = fixture()
 local ALL = { "aurora.jpg", "aurora-copy.jpg", "img_001.png", "IMG_002.PNG", "old.jpg",
               "REST API Examples", "clip.mp4" }
@@ -587,10 +547,13 @@ describe("sandbox.query", function()
 
     it("give up on pathological backtracking instead of hanging", function()
       local m = assert(q.compile("basename:/(a*)*b/"))
-      local t0 = os.clock()
       assert.is_false(m({ basename = string.rep("a", 40) }))
       assert.is_true(m({ basename = string.rep("a", 40) .. "b" }))
-      assert.is_true(os.clock() - t0 < 2)
+      -- the step budget, not the answer, ends it: a value the second branch would
+      -- match counts as no match once the first branch has spent the budget
+      local alt = assert(q.compile("basename:/(a*)*c|.*d/"))
+      assert.is_true(alt({ basename = "aad" }))
+      assert.is_false(alt({ basename = string.rep("a", 40) .. "d" }))
     end)
 
     it("search the default fields when bare", function()
@@ -669,159 +632,4 @@ describe("sandbox.query", function()
     end)
   end)
 
-  describe("sort()", function()
-    local function order(docs) local t = {}; for i, d in ipairs(docs) do t[i] = d.basename end; return t end
-
-    it("defaults to filename ascending", function()
-      local expected = { "old.jpg", "REST API Examples", "IMG_002.PNG", "aurora-copy.jpg", "aurora.jpg",
-                         "img_001.png", "clip.mp4" }
-      assert.same(expected, order(assert(q.sort(fixture(), nil))))
-      assert.same(expected, order(assert(q.sort(fixture(), {}))))
-      assert.same(expected, order(assert(q.sort(fixture(), { ["filename.raw"] = "asc" }))))
-    end)
-
-    it("sorts in place and returns the same table", function()
-      local docs = fixture()
-      assert.equal(docs, q.sort(docs, { ["filename.raw"] = "desc" }))
-      assert.same({ "clip.mp4", "img_001.png", "aurora.jpg", "aurora-copy.jpg", "IMG_002.PNG",
-                    "REST API Examples", "old.jpg" }, order(docs))
-    end)
-
-    it("sorts dates chronologically", function()
-      assert.same({ "aurora-copy.jpg", "aurora.jpg", "clip.mp4", "REST API Examples", "IMG_002.PNG",
-                    "img_001.png", "old.jpg" }, order(q.sort(fixture(), { mtime = "desc" })))
-      assert.same({ "old.jpg", "img_001.png" }, { order(q.sort(fixture(), { mtime = "ASC" }))[1],
-                                                  order(q.sort(fixture(), { mtime = "asc" }))[2] })
-    end)
-
-    it("puts unique keys last in a map and breaks ties by filename", function()
-      local got = order(q.sort(fixture(), { size = "desc", ["filename.raw"] = "asc" }))
-      assert.same({ "clip.mp4", "aurora-copy.jpg", "aurora.jpg", "IMG_002.PNG", "img_001.png",
-                    "old.jpg", "REST API Examples" }, got)
-      got = order(q.sort(fixture(), { size = "desc", ["filename.raw"] = "desc" }))
-      assert.same({ "clip.mp4", "aurora.jpg", "aurora-copy.jpg" }, { got[1], got[2], got[3] })
-    end)
-
-    it("keeps the order of an array spec", function()
-      local got = order(q.sort(fixture(), { { extension = "desc" }, { size = { order = "asc" } } }))
-      -- byte order: ".png" > ".mp4" > ".jpg" > ".PNG" > ""
-      assert.same({ "img_001.png", "clip.mp4", "old.jpg", "aurora-copy.jpg", "aurora.jpg",
-                    "IMG_002.PNG", "REST API Examples" }, got)
-      got = order(q.sort(fixture(), { "isDirectory", "size" }))
-      assert.same("REST API Examples", got[7])
-      assert.same("old.jpg", got[1])
-    end)
-
-    it("puts missing values last in both directions, or first on request", function()
-      local asc = order(q.sort(fixture(), { { ["meta.width"] = "asc" } }))
-      assert.same({ "img_001.png", "clip.mp4", "aurora-copy.jpg", "aurora.jpg", "old.jpg",
-                    "REST API Examples", "IMG_002.PNG" }, asc)
-      local desc = order(q.sort(fixture(), { { ["meta.width"] = "desc" } }))
-      assert.same({ "aurora-copy.jpg", "aurora.jpg", "clip.mp4", "img_001.png" },
-                  { desc[1], desc[2], desc[3], desc[4] })
-      local first = order(q.sort(fixture(), { ["meta.width"] = { order = "asc", missing = "_first" } }))
-      assert.same({ "old.jpg", "REST API Examples", "IMG_002.PNG", "img_001.png" },
-                  { first[1], first[2], first[3], first[4] })
-    end)
-
-    it("uses the min (asc) or max (desc) of an array", function()
-      local docs = { { filename = "/a", meta = { tags = { "m", "z" } } },
-                     { filename = "/b", meta = { tags = { "b", "y" } } },
-                     { filename = "/c", meta = { tags = { "n" } } } }
-      q.sort(docs, { ["meta.tags"] = "asc" })
-      assert.same({ "/b", "/a", "/c" }, { docs[1].filename, docs[2].filename, docs[3].filename })
-      q.sort(docs, { ["meta.tags"] = "desc" })
-      assert.same({ "/a", "/b", "/c" }, { docs[1].filename, docs[2].filename, docs[3].filename })
-    end)
-
-    it("is deterministic for equal keys", function()
-      local docs = {}
-      for i = 1, 50 do docs[i] = { filename = "/same", id = i, size = i % 3 } end
-      q.sort(docs, { size = "asc" })
-      local prev_size, prev_id = -1, 0
-      for _, d in ipairs(docs) do
-        if d.size == prev_size then assert.is_true(d.id > prev_id) end
-        assert.is_true(d.size >= prev_size)
-        prev_size, prev_id = d.size, d.id
-      end
-    end)
-
-    it("rejects an invalid order", function()
-      local docs = fixture()
-      local ok, err = q.sort(docs, { mtime = "up" })
-      assert.is_nil(ok)
-      assert.equal([[invalid sort order 'up' for field 'mtime' (use "asc" or "desc")]], err)
-      assert.equal("aurora.jpg", docs[1].basename)
-      assert.is_nil((q.sort(docs, 42)))
-    end)
-
-    it("sorts 10,000 docs quickly", function()
-      local docs = {}
-      for i = 1, 10000 do
-        docs[i] = { filename = "/d/" .. ((i * 7919) % 10007), size = (i * 31) % 977,
-                    mtime = string.format("2021-%02d-%02dT00:00:00Z", i % 12 + 1, i % 28 + 1) }
-      end
-      local t0 = os.clock()
-      q.sort(docs, { mtime = "desc", size = "asc", ["filename.raw"] = "asc" })
-      assert.is_true(os.clock() - t0 < 2)
-      for i = 2, #docs do
-        assert.is_true(docs[i - 1].mtime >= docs[i].mtime)
-      end
-    end)
-  end)
-
-  describe("sort_values()", function()
-    it("returns the per-key values of a hit", function()
-      local d = DOCS[1]
-      assert.same({ "/REST API Examples/aurora.jpg" }, q.sort_values(d, { ["filename.raw"] = "asc" }))
-      assert.same({ "/REST API Examples/aurora.jpg" }, q.sort_values(d, nil))
-      assert.same({ 1620811809806 }, q.sort_values(d, { mtime = "desc" }))
-      assert.same({ 201846, 1620811809806, "/REST API Examples/aurora.jpg" },
-                  q.sort_values(d, { { size = "desc" }, { mtime = "asc" }, "filename.raw" }))
-      assert.same({ 1580317965000 }, q.sort_values(d, { ["meta.EXIF.ModifyDate"] = "asc" }))
-      assert.same({ 0 }, q.sort_values(d, { isDirectory = "asc" }))
-      assert.same({ "Night" }, q.sort_values(d, { ["meta.tags"] = "asc" }))
-      assert.same({ "summer sale" }, q.sort_values(d, { ["meta.tags"] = "desc" }))
-    end)
-
-    it("uses null for missing values", function()
-      local v = q.sort_values(DOCS[5], { ["meta.width"] = "asc" })
-      assert.equal(q.null, v[1])
-      v = q.sort_values(DOCS[5], { ["meta.width"] = "asc" }, "NULL")
-      assert.same({ "NULL" }, v)
-    end)
-
-    it("rejects an invalid order", function()
-      local v, err = q.sort_values(DOCS[1], { mtime = 1 })
-      assert.is_nil(v)
-      assert.matches("invalid sort order", err)
-    end)
-  end)
-
-  describe("performance", function()
-    it("compiles once and matches 10,000 docs fast", function()
-      local docs = {}
-      for i = 1, 10000 do
-        docs[i] = {
-          filename = "/dir" .. (i % 50) .. "/img_" .. i .. (i % 2 == 0 and ".jpg" or ".png"),
-          dirname = "/dir" .. (i % 50), basename = "img_" .. i .. (i % 2 == 0 and ".jpg" or ".png"),
-          extension = i % 2 == 0 and ".jpg" or ".png", size = i * 10,
-          mtime = string.format("2021-05-%02dT10:00:00.000Z", i % 12 + 1), isDirectory = false,
-          meta = { title = "Photo number " .. i, tags = { "t" .. (i % 10), "common" } },
-        }
-      end
-      local match = assert(q.compile(
-        "(extension:.jpg OR extension:.png) AND mtime:[now-30d TO now] AND -dirname:\\/dir7 " ..
-        "AND size:[100 TO *] AND (meta.tags:t3 OR meta.title:\"number 42\" OR basename:img_1*)",
-        { now = NOW }))
-      local t0, n = os.clock(), 0
-      for _ = 1, 3 do
-        n = 0
-        for i = 1, #docs do if match(docs[i]) then n = n + 1 end end
-      end
-      local per_pass = (os.clock() - t0) / 3
-      assert.is_true(n > 0 and n < 10000)
-      assert.is_true(per_pass < 0.5, "10k docs took " .. per_pass .. "s")
-    end)
-  end)
 end)

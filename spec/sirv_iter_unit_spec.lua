@@ -15,7 +15,7 @@ end
 local function json(doc) return { status = 200, headers = {}, body = mediacdn.json_encode(doc) } end
 
 -- A fake Sirv with `nfiles` in /big, folders for recursion, and `nhits` search hits.
-local function fake_sirv(nfiles, nhits, hooks)
+local function fake_sirv(nfiles, nhits, hooks, client_opts)
   hooks = hooks or {}
   local fake = fake_mod.new()
   local scrolls, calls = {}, { search = 0, scroll = 0 }
@@ -73,7 +73,9 @@ local function fake_sirv(nfiles, nhits, hooks)
       return json(setmetatable({ { module = "fetching" }, { module = "upload" } }, mediacdn.array_mt))
     end
   end)
-  return fake, sirv_mod.new{ client_id = "i", client_secret = "s", base_url = "https://x.test", transport = fake }
+  local opts = { client_id = "i", client_secret = "s", base_url = "https://x.test", transport = fake }
+  for k, v in pairs(client_opts or {}) do opts[k] = v end
+  return fake, sirv_mod.new(opts)
 end
 
 describe("sirv iterators (fake transport)", function()
@@ -149,10 +151,13 @@ describe("sirv iterators (fake transport)", function()
   end)
 
   it("raises an error object naming the page and query when a page keeps failing", function()
-    local fake, c = fake_sirv(900, 0, { readdir = function(q)
-      if q.continuation == "600" then return { status = 500, headers = {}, body = "boom" } end
-    end })
-    c.policy = require("mediacdn.core").policy{ attempts = 2, base = 0.01 }
+    local tries = 0
+    local _, c = fake_sirv(900, 0, { readdir = function(q)
+      if q.continuation == "600" then
+        tries = tries + 1
+        return { status = 500, headers = {}, body = "boom" }
+      end
+    end }, { retry = { attempts = 2, base = 0.01 } })
     local n = 0
     local ok, err = pcall(function() for _ in c:readdir("/big") do n = n + 1 end end)
     assert.is_false(ok)
@@ -161,6 +166,7 @@ describe("sirv iterators (fake transport)", function()
     assert.are.equal(7, err.page)
     assert.are.equal("readdir /big", err.query)
     assert.matches("page 7", tostring(err))
+    assert.are.equal(2, tries) -- the page was tried retry.attempts times
   end)
 
   it("close() stops the iterator and releases the page; break releases it too", function()

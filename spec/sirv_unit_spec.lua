@@ -1,6 +1,7 @@
 -- The Sirv client over the fake transport: auth, retries, rate limits, errors,
 -- encoding and validation, with virtual time (no network, no sleeping).
 local sirv_mod = require "mediacdn.sirv"
+local ENDPOINTS = require "mediacdn.sirv.endpoints"
 local fake_mod = require "mediacdn.transport.fake"
 local errors = require "mediacdn.errors"
 local mediacdn = require "mediacdn"
@@ -26,6 +27,15 @@ local function client(fake, opts)
   return sirv_mod.new(opts)
 end
 
+-- The rate_limit events of a run (each with its reason, delay and reset_at).
+local function limit_events(events, reason)
+  local out = {}
+  for _, ev in ipairs(events) do
+    if ev.type == "rate_limit" and (reason == nil or ev.reason == reason) then out[#out + 1] = ev end
+  end
+  return out
+end
+
 local function count(fake, pattern)
   local n = 0
   for _, r in ipairs(fake.requests) do if r.url:find(pattern, 1, true) then n = n + 1 end end
@@ -38,9 +48,9 @@ describe("sirv client (fake transport)", function()
     local list = mediacdn.json_decode(f:read("*a")); f:close()
     local published = 0
     for _, e in ipairs(list) do
-      assert.is_table(sirv_mod.endpoints[e.name], "missing method " .. e.name)
-      assert.are.equal(e.verb, sirv_mod.endpoints[e.name].verb)
-      assert.are.equal(e.path, sirv_mod.endpoints[e.name].path)
+      assert.is_table(ENDPOINTS[e.name], "missing method " .. e.name)
+      assert.are.equal(e.verb, ENDPOINTS[e.name].verb)
+      assert.are.equal(e.path, ENDPOINTS[e.name].path)
       if e.source == "apidocs" then published = published + 1 end
     end
     assert.are.equal(54, published)
@@ -198,60 +208,91 @@ describe("sirv client (fake transport)", function()
 
   it("waits for the reset on 429 in mode wait", function()
     local fake = fake_mod.new()
-    local c = client(fake)
+    local events = {}
+    local c = client(fake, { on_event = function(ev) events[#events + 1] = ev end })
     local reset = fake.clock + 2
     fake:push(token_response()):push{ status = 429, headers = {
       ["x-ratelimit-limit"] = "1000", ["x-ratelimit-remaining"] = "0",
       ["x-ratelimit-reset"] = tostring(reset), ["x-ratelimit-type"] = "rest:post:files:search" },
       body = '{"statusCode":429,"error":"Too Many Requests","message":"Retry after later"}' }
     fake:push(ok_json('{"hits":[],"total":0}'))
-    local t0 = fake.clock
     local r = assert(c:search_page{ query = "x" })
     assert.are.equal(0, r.total)
-    assert.is_true(fake.clock - t0 >= 2 and fake.clock - t0 < 3)
+    local waits = limit_events(events, "429")
+    assert.are.equal(1, #waits)
+    assert.is_near(2.1, waits[1].delay, 1e-6) -- until the reset, plus slack for whole seconds
+    assert.are.equal(reset, waits[1].reset_at)
+    assert.are.equal("rest:post:files:search", waits[1].ratelimit_type)
   end)
 
   -- regression: a whole-second reset that has just passed made the client back off
   -- in sub-second steps until it ran out of waits and failed in mode "wait"
   it("waits about a second on a 429 whose reset has just passed", function()
     local fake = fake_mod.new()
-    local c = client(fake)
+    local events = {}
+    local c = client(fake, { on_event = function(ev) events[#events + 1] = ev end })
     local stale = { status = 429, headers = { ["x-global-ratelimit-limit"] = "6",
       ["x-global-ratelimit-remaining"] = "0", ["x-global-ratelimit-reset"] = tostring(fake.clock - 0.5) },
       body = '{"statusCode":429,"error":"Too Many Requests"}' }
     fake:push(token_response())
     for _ = 1, 3 do fake:push(stale) end
     fake:push(ok_json("{}"))
-    local t0 = fake.clock
     assert.is_table(c:stat("/x"))
-    assert.is_true(fake.clock - t0 >= 3)
+    local waits = limit_events(events, "429")
+    assert.are.equal(3, #waits)
+    for _, ev in ipairs(waits) do assert.are.equal(1, ev.delay) end
   end)
 
   -- regression: without reset headers every wait restarted at the first backoff (0-0.25 s)
   it("backs off at least a second per 429 that names no reset, and fails after max waits", function()
     local fake = fake_mod.new()
-    local c = client(fake)
+    local events = {}
+    local c = client(fake, { on_event = function(ev) events[#events + 1] = ev end })
     fake:push(token_response())
     for _ = 1, 12 do fake:push{ status = 429, body = '{"statusCode":429}' } end
-    local t0 = fake.clock
     local r, err = c:stat("/x")
     assert.is_nil(r)
     assert.are.equal("rate_limited", err.kind)
     assert.is_nil(err.reset_at)
-    assert.is_true(fake.clock - t0 >= 10)
+    local waits = limit_events(events, "429")
+    assert.are.equal(10, #waits) -- core.defaults.max_rate_waits
+    for _, ev in ipairs(waits) do
+      assert.is_true(ev.delay >= 1)
+      assert.is_nil(ev.reset_at)
+    end
     assert.are.equal(12, #fake.requests) -- token + 11 attempts, then it gave up
+  end)
+
+  it("takes the reset from Retry-After, then from the body, when no rate header names one", function()
+    local fake = fake_mod.new()
+    local events = {}
+    local c = client(fake, { on_event = function(ev) events[#events + 1] = ev end })
+    fake:push(token_response()):push{ status = 429, headers = { ["retry-after"] = "7" }, body = "" }
+    -- the body's reset: 20 s after the first wait (7 s + 0.1 s of slack) ends
+    fake:push{ status = 429, body = ('{"statusCode":429,"reset":%.1f}'):format(fake.clock + 7.1 + 20) }
+    fake:push(ok_json("{}"))
+    assert.is_table(c:stat("/x"))
+    local waits = limit_events(events, "429")
+    assert.are.equal(2, #waits)
+    assert.is_near(7.1, waits[1].delay, 1e-6)
+    assert.is_near(20.1, waits[2].delay, 1e-6)
+    assert.are.equal("rest:global", waits[2].ratelimit_type)
   end)
 
   -- regression: the retry deadline cut short a wait that max_wait allows
   it("waits out a reset beyond the retry deadline when max_wait allows it", function()
     local fake = fake_mod.new()
-    local c = client(fake, { retry = { deadline = 60 } })
+    local events = {}
+    local c = client(fake, { retry = { deadline = 60 }, on_event = function(ev) events[#events + 1] = ev end })
     fake:push(token_response()):push{ status = 429, headers = { ["x-global-ratelimit-limit"] = "10",
       ["x-global-ratelimit-remaining"] = "0", ["x-global-ratelimit-reset"] = tostring(fake.clock + 1800) },
       body = "{}" }
     fake:push(token_response()):push(ok_json("{}")) -- the 20 min token expired while waiting
     assert.is_table(c:stat("/x"))
-    assert.is_true(fake.clock >= 1700000000 + 1800)
+    local waits = limit_events(events, "429")
+    assert.are.equal(1, #waits)
+    assert.is_near(1800.1, waits[1].delay, 1e-6)
+    assert.are.equal(2, count(fake, "/v2/token"))
   end)
 
   it("fails fast on 429 in mode fail with reset_at and ratelimit_type", function()
@@ -299,12 +340,10 @@ describe("sirv client (fake transport)", function()
       ["x-ratelimit-type"] = "rest:global" }))
     c:stat("/a")
     fake:push(ok_json("{}"))
-    local before = fake.slept
     c:stat("/b")
-    assert.is_true(fake.slept - before > 5) -- ~60 s / 5 left
-    local paced = false
-    for _, ev in ipairs(events) do if ev.type == "rate_limit" and ev.reason == "pacing" then paced = true end end
-    assert.is_true(paced)
+    local paced = limit_events(events, "pacing")
+    assert.are.equal(1, #paced)
+    assert.is_near(10, paced[1].delay, 1e-6) -- 60 s over the 5 left (+1), capped at pacing.max_delay
   end)
 
   it("seeds budgets from limits()", function()

@@ -1,9 +1,16 @@
-/* mc_ratelimit.c — rate-limit budgets and pacing. */
+/* mc_ratelimit.c — rate-limit budgets, pacing, and the reading of a 429. */
 #include "mc_ratelimit.h"
 #include "mc_defaults.h"
+#include "mc_json.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+const char *const mc_budgets_header_names[] = {
+  "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-type",
+  "x-global-ratelimit-limit", "x-global-ratelimit-remaining", "x-global-ratelimit-reset",
+  NULL
+};
 
 void mc_budgets_init(mc_budgets *b) {
   memset(b, 0, sizeof *b);
@@ -74,7 +81,7 @@ static int read_family(const mc_headers *h, const char *prefix, mc_budget *out) 
   return 1;
 }
 
-int mc_budgets_observe(mc_budgets *b, const mc_headers *h, mc_rate_observation *obs) {
+int mc_budgets_parse(const mc_headers *h, mc_rate_observation *obs) {
   const char *type;
   memset(obs, 0, sizeof *obs);
   if (read_family(h, "x-global-ratelimit-", &obs->global)) {
@@ -92,13 +99,22 @@ int mc_budgets_observe(mc_budgets *b, const mc_headers *h, mc_rate_observation *
       obs->has_type = 1;
     }
   }
+  return obs->has_global || obs->has_type;
+}
+
+int mc_budgets_apply(mc_budgets *b, const mc_rate_observation *obs) {
   if (obs->has_global &&
       mc_budgets_set(b, MC_GLOBAL_BUCKET, obs->global.limit, obs->global.remaining, obs->global.reset) < 0)
     return -1;
   if (obs->has_type &&
       mc_budgets_set(b, obs->type.type, obs->type.limit, obs->type.remaining, obs->type.reset) < 0)
     return -1;
-  return obs->has_global || obs->has_type;
+  return 0;
+}
+
+int mc_budgets_observe(mc_budgets *b, const mc_headers *h, mc_rate_observation *obs) {
+  if (!mc_budgets_parse(h, obs)) return 0;
+  return mc_budgets_apply(b, obs) < 0 ? -1 : 1;
 }
 
 void mc_budgets_consume(mc_budgets *b, const char *type) {
@@ -126,11 +142,12 @@ static double bucket_delay(const mc_budgets *b, const mc_budget *e, double now, 
 }
 
 double mc_budgets_delay(const mc_budgets *b, const char *type, double now,
-                        int *blocked, const char **blocked_type) {
+                        int *blocked, const char **blocked_type, double *blocked_reset) {
   size_t i;
   double best = 0;
   *blocked = 0;
   *blocked_type = NULL;
+  *blocked_reset = 0;
   for (i = 0; i < b->count; i++) {
     const mc_budget *e = &b->items[i];
     int blk = 0;
@@ -140,10 +157,64 @@ double mc_budgets_delay(const mc_budgets *b, const char *type, double now,
     if (blk && (!*blocked || d > best)) {
       *blocked = 1;
       *blocked_type = e->type;
+      *blocked_reset = e->reset;
       best = d;
     } else if (!*blocked && d > best) {
       best = d;
     }
   }
   return best;
+}
+
+void mc_budgets_copy_name(char *dst, const char *src) {
+  size_t n = src ? strlen(src) : 0;
+  if (n > MC_BUCKET_NAME_MAX - 1) n = MC_BUCKET_NAME_MAX - 1;
+  if (n) memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+void mc_budgets_hit(const mc_rate_observation *obs, double retry_after, double stated_reset,
+                    const char *bucket, double now, mc_limit_hit *hit) {
+  const mc_budget *own = NULL, *glob = NULL, *h = NULL;
+  memset(hit, 0, sizeof *hit);
+  if (obs) {
+    if (obs->has_type && strcmp(obs->type.type, MC_GLOBAL_BUCKET) != 0) own = &obs->type;
+    if (obs->has_global) glob = &obs->global;
+  }
+  if (own && own->remaining == 0) h = own;
+  else if (glob && glob->remaining == 0) h = glob;
+  else if (own && glob) h = glob->reset > own->reset ? glob : own; /* a 429 although none reads empty */
+  else h = own ? own : glob;
+  if (h && h->reset > 0) {
+    mc_budgets_copy_name(hit->type, h->type);
+    hit->reset_at = h->reset;
+    return;
+  }
+  mc_budgets_copy_name(hit->type, bucket);
+  if (retry_after >= 0) hit->reset_at = now + retry_after;
+  else if (stated_reset > 0) hit->reset_at = stated_reset;
+}
+
+int mc_budgets_body_reset(const char *body, size_t len, double *out) {
+  char err[128];
+  cJSON *doc, *r;
+  int found = 0;
+  if (!body || len == 0) return 0;
+  doc = mc_json_parse(body, len, 0, err, sizeof err);
+  if (!doc) return 0;
+  r = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "reset") : NULL;
+  if (cJSON_IsNumber(r)) {
+    *out = r->valuedouble;
+    found = 1;
+  } else if (cJSON_IsString(r) && r->valuestring && *r->valuestring) {
+    char *end;
+    double d = strtod(r->valuestring, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (end != r->valuestring && *end == '\0') {
+      *out = d;
+      found = 1;
+    }
+  }
+  cJSON_Delete(doc);
+  return found;
 }

@@ -1,8 +1,10 @@
-/* mc_retry.c — classification, backoff and the per-attempt decision. */
+/* mc_retry.c — classification, backoff, the per-attempt decision and the
+** admission of a request against the rate-limit budgets. */
 #include "mc_retry.h"
 #include "mc_defaults.h"
 
 #include <math.h>
+#include <string.h>
 
 void mc_retry_policy_init(mc_retry_policy *p) {
   p->attempts = MC_DEFAULT_RETRY_ATTEMPTS;
@@ -11,6 +13,15 @@ void mc_retry_policy_init(mc_retry_policy *p) {
   p->deadline = MC_DEFAULT_RETRY_DEADLINE;
   p->wait_rate_limit = 1;
   p->max_wait = MC_DEFAULT_MAX_WAIT;
+  p->max_rate_waits = MC_DEFAULT_MAX_RATE_WAITS;
+}
+
+void mc_outcome_init(mc_outcome *o) {
+  memset(o, 0, sizeof *o);
+  o->attempt = 1;
+  o->retry_after = -1;
+  o->stated_reset = 0;
+  o->max_wait = -1;
 }
 
 double mc_random(uint64_t *state) {
@@ -64,11 +75,60 @@ static mc_decision retry_or_fail(const mc_retry_policy *p, const mc_outcome *o, 
   return d;
 }
 
-mc_decision mc_decide(const mc_retry_policy *p, const mc_outcome *o, uint64_t *rng) {
+/* Whether this call waits out a limit, by its mode or else the policy's. */
+static int waits_for_reset(const mc_retry_policy *p, mc_rate_mode mode) {
+  if (mode == MC_RATE_WAIT) return 1;
+  if (mode == MC_RATE_FAIL) return 0;
+  return p->wait_rate_limit;
+}
+
+/* Resets are whole seconds: report the next whole second (0 stays unknown). */
+static double whole_reset(double reset_at) {
+  return reset_at > 0 ? ceil(reset_at) : 0;
+}
+
+/*
+** A 429: which bucket, when it resets, and whether to wait for it. The
+** request was refused before any work, so it is safe to resend. Waiting out a
+** limit is bounded by max_wait and max_rate_waits only: it is not a failed
+** attempt, and the retry deadline (meant for failures) does not cut it short.
+*/
+static mc_decision rate_limited(const mc_retry_policy *p, const mc_outcome *o, mc_decision d,
+                                uint64_t *rng) {
+  mc_limit_hit hit;
+  double wait, need, max_wait = o->max_wait >= 0 ? o->max_wait : p->max_wait;
+  mc_budgets_hit(&o->rate, o->retry_after, o->stated_reset, o->bucket, o->now, &hit);
+  memcpy(d.ratelimit_type, hit.type, sizeof d.ratelimit_type);
+  d.reset_at = whole_reset(hit.reset_at);
+  if (hit.reset_at > o->now) {
+    need = hit.reset_at - o->now;
+    wait = need + 0.1; /* resets are whole seconds, rounded down */
+  } else if (hit.reset_at > 0) {
+    need = wait = 1.0; /* a reset just passed means "within a second" */
+  } else {
+    /* unknown: back off on the waits so far, at least a second */
+    need = wait = mc_backoff(p, o->waits + 1, rng);
+    if (wait < 1.0) need = wait = 1.0;
+  }
+  /* max_wait bounds the time until the reset (the 0.1 s slack aside) */
+  if (!waits_for_reset(p, o->rate_mode) || o->waits >= p->max_rate_waits || need > max_wait)
+    return d;
+  d.action = MC_ACT_WAIT;
+  d.delay = wait;
+  return d;
+}
+
+/* A decision that fails with no kind yet. */
+static mc_decision fail_decision(void) {
   mc_decision d;
+  memset(&d, 0, sizeof d);
   d.action = MC_ACT_FAIL;
-  d.delay = 0;
-  d.retryable = 0;
+  d.kind = "";
+  return d;
+}
+
+mc_decision mc_decide(const mc_retry_policy *p, const mc_outcome *o, uint64_t *rng) {
+  mc_decision d = fail_decision();
   if (o->status == 0) {
     d.kind = transport_kind(o->terr, &d.retryable);
     /* an unknown outcome may only be replayed when that is safe */
@@ -85,21 +145,37 @@ mc_decision mc_decide(const mc_retry_policy *p, const mc_outcome *o, uint64_t *r
     if (!o->reauthed) d.action = MC_ACT_REAUTH; /* once per call; does not use an attempt */
     return d;
   }
-  if (o->status == 429) {
-    double wait = o->reset_in >= 0 ? o->reset_in : mc_backoff(p, o->attempt, rng);
-    /* the request was refused before any work: safe to resend. Waiting out a
-    ** limit is bounded by max_wait only: it is not a failed attempt, and the
-    ** retry deadline (meant for failures) does not cut it short. */
-    if (!p->wait_rate_limit || o->fail_fast || wait > p->max_wait) return d;
-    d.action = MC_ACT_WAIT;
-    d.delay = wait;
-    return d;
-  }
+  if (o->status == 429) return rate_limited(p, o, d, rng);
   if (d.retryable) {
     /* 503 means the server refused before acting: safe for any call.
     ** 500/502/504 leave the outcome unknown: only idempotent calls replay. */
     if (o->idempotent || o->status == 503)
       return retry_or_fail(p, o, d, MC_ACT_RETRY, mc_backoff(p, o->attempt, rng));
   }
+  return d;
+}
+
+mc_decision mc_admit(const mc_retry_policy *p, const mc_budgets *b, const char *bucket,
+                     double now, mc_rate_mode mode, double max_wait) {
+  mc_decision d = fail_decision();
+  int blocked = 0;
+  const char *btype = NULL;
+  double reset = 0, delay;
+  d.action = MC_ACT_DONE;
+  if (!bucket) return d;
+  delay = mc_budgets_delay(b, bucket, now, &blocked, &btype, &reset);
+  if (delay <= 0) return d;
+  d.delay = delay;
+  if (!blocked) {
+    d.action = MC_ACT_PACE;
+    mc_budgets_copy_name(d.ratelimit_type, bucket);
+    return d;
+  }
+  mc_budgets_copy_name(d.ratelimit_type, btype);
+  d.reset_at = whole_reset(reset);
+  d.kind = "rate_limited";
+  d.retryable = 1;
+  if (max_wait < 0) max_wait = p->max_wait;
+  d.action = (!waits_for_reset(p, mode) || delay > max_wait) ? MC_ACT_FAIL : MC_ACT_WAIT;
   return d;
 }

@@ -53,7 +53,31 @@ static double opt_field_num(lua_State *L, int t, const char *k, double def) {
   return v;
 }
 
-/* core.policy{attempts, base, cap, deadline, rate_limit, max_wait, pace_threshold, pace_max_delay, seed} */
+static int opt_field_bool(lua_State *L, int t, const char *k) {
+  int v;
+  lua_getfield(L, t, k);
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* A per-call rate-limit mode: field rate_limit ("wait" | "fail"), or
+** fail_fast = true; MC_RATE_POLICY when neither is set. */
+static mc_rate_mode opt_rate_mode(lua_State *L, int t) {
+  const char *m;
+  mc_rate_mode mode = MC_RATE_POLICY;
+  lua_getfield(L, t, "rate_limit");
+  m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  if (m && strcmp(m, "wait") == 0) mode = MC_RATE_WAIT;
+  else if (m && strcmp(m, "fail") == 0) mode = MC_RATE_FAIL;
+  else if (!lua_isnil(L, -1)) luaL_error(L, "field 'rate_limit' must be \"wait\" or \"fail\"");
+  lua_pop(L, 1);
+  if (opt_field_bool(L, t, "fail_fast")) mode = MC_RATE_FAIL;
+  return mode;
+}
+
+/* core.policy{attempts, base, cap, deadline, rate_limit, max_wait, max_rate_waits,
+** pace_threshold, pace_max_delay, seed}; nil fields take mc_defaults.h's values. */
 static int l_policy_new(lua_State *L) {
   lpolicy *p;
   const char *mode;
@@ -74,6 +98,7 @@ static int l_policy_new(lua_State *L) {
   p->retry.cap = opt_field_num(L, 1, "cap", p->retry.cap);
   p->retry.deadline = opt_field_num(L, 1, "deadline", p->retry.deadline);
   p->retry.max_wait = opt_field_num(L, 1, "max_wait", p->retry.max_wait);
+  p->retry.max_rate_waits = (int)opt_field_num(L, 1, "max_rate_waits", p->retry.max_rate_waits);
   p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", p->budgets.pace_threshold);
   p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", p->budgets.pace_max_delay);
   lua_getfield(L, 1, "rate_limit");
@@ -104,34 +129,49 @@ static void push_budget(lua_State *L, const mc_budget *b) {
   lua_setfield(L, -2, "reset");
 }
 
+/*
+** Read the known rate-limit headers (mc_budgets_header_names) of the header
+** table at index t into obs. The values are first pushed onto the stack, so
+** no Lua call (which could raise) happens while the C header list is alive.
+** Returns 1 when any was present, 0 when none, -1 on OOM.
+*/
+static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
+  int i, n, base = lua_gettop(L), r = 0;
+  mc_headers h;
+  for (n = 0; mc_budgets_header_names[n]; n++) {
+    lua_pushstring(L, mc_budgets_header_names[n]);
+    lua_rawget(L, t);
+  }
+  mc_headers_init(&h);
+  for (i = 0; i < n; i++) {
+    size_t vl;
+    const char *v, *name = mc_budgets_header_names[i];
+    if (lua_type(L, base + 1 + i) != LUA_TSTRING) continue;
+    v = lua_tolstring(L, base + 1 + i, &vl);
+    if (mc_headers_add(&h, name, strlen(name), v, vl) < 0) {
+      r = -1;
+      break;
+    }
+  }
+  if (r == 0) r = mc_budgets_parse(&h, obs);
+  mc_headers_free(&h);
+  lua_settop(L, base);
+  return r;
+}
+
 /* p:observe(headers) -> {type=,limit=,remaining=,reset=, global={...}} | nil */
 static int l_policy_observe(lua_State *L) {
   lpolicy *p = check_policy(L);
-  mc_headers h;
   mc_rate_observation obs;
   int r;
   luaL_checktype(L, 2, LUA_TTABLE);
-  mc_headers_init(&h);
-  lua_pushnil(L);
-  while (lua_next(L, 2) != 0) {
-    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-      size_t nl, vl;
-      const char *n = lua_tolstring(L, -2, &nl);
-      const char *v = lua_tolstring(L, -1, &vl);
-      if (nl < 40 && strstr(n, "atelimit") && mc_headers_add(&h, n, nl, v, vl) < 0) {
-        mc_headers_free(&h);
-        return luaL_error(L, "out of memory");
-      }
-    }
-    lua_pop(L, 1);
-  }
-  r = mc_budgets_observe(&p->budgets, &h, &obs);
-  mc_headers_free(&h);
+  r = parse_rate_headers(L, 2, &obs);
   if (r < 0) return luaL_error(L, "out of memory");
   if (r == 0) {
     lua_pushnil(L);
     return 1;
   }
+  if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
   if (obs.has_type) push_budget(L, &obs.type);
   else push_budget(L, &obs.global);
   if (obs.has_global) {
@@ -159,20 +199,6 @@ static int l_policy_seed(lua_State *L) {
   return 0;
 }
 
-/* p:delay(type, now) -> seconds, blocked_type|nil */
-static int l_policy_delay(lua_State *L) {
-  lpolicy *p = check_policy(L);
-  const char *type = luaL_optstring(L, 2, NULL);
-  double now = luaL_checknumber(L, 3);
-  int blocked = 0;
-  const char *btype = NULL;
-  double d = mc_budgets_delay(&p->budgets, type, now, &blocked, &btype);
-  lua_pushnumber(L, d);
-  if (blocked) lua_pushstring(L, btype);
-  else lua_pushnil(L);
-  return 2;
-}
-
 static int l_policy_consume(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_budgets_consume(&p->budgets, luaL_optstring(L, 2, NULL));
@@ -185,6 +211,7 @@ static const char *action_name(mc_action a) {
     case MC_ACT_RETRY: return "retry";
     case MC_ACT_REAUTH: return "reauth";
     case MC_ACT_WAIT: return "wait";
+    case MC_ACT_PACE: return "pace";
     default: return "fail";
   }
 }
@@ -197,22 +224,56 @@ static mc_transport_kind terr_from_name(const char *s) {
   return MC_TERR_LOCAL;
 }
 
-static int opt_field_bool(lua_State *L, int t, const char *k) {
-  int v;
-  lua_getfield(L, t, k);
-  v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
+/* Push a decision's rate-limit fields: reset_at (nil when unknown), ratelimit_type (nil when none). */
+static void push_rate_fields(lua_State *L, const mc_decision *d) {
+  if (d->reset_at > 0) lua_pushnumber(L, d->reset_at);
+  else lua_pushnil(L);
+  if (d->ratelimit_type[0]) lua_pushstring(L, d->ratelimit_type);
+  else lua_pushnil(L);
 }
 
-/* p:decide{status, terr, nothing_sent, idempotent, reauthed, attempt, elapsed, reset_in}
-** -> action, delay, kind, retryable */
+/* A 429's inputs: the rate headers, Retry-After, and the body's reset field. */
+static void read_limit_inputs(lua_State *L, int t, mc_outcome *o) {
+  lua_getfield(L, t, "headers");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int hidx = lua_gettop(L);
+    if (parse_rate_headers(L, hidx, &o->rate) < 0) luaL_error(L, "out of memory");
+    lua_getfield(L, hidx, "retry-after");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *v = lua_tostring(L, -1);
+      char *end;
+      double ra = strtod(v, &end);
+      while (*end == ' ' || *end == '\t') end++;
+      if (end != v && *end == '\0' && ra >= 0) o->retry_after = ra;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (o->stated_reset > 0) return;
+  lua_getfield(L, t, "body");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len;
+    const char *body = lua_tolstring(L, -1, &len);
+    double r;
+    if (mc_budgets_body_reset(body, len, &r)) o->stated_reset = r;
+  }
+  lua_pop(L, 1);
+}
+
+/*
+** p:decide{status, terr, nothing_sent, idempotent, reauthed, attempt, elapsed,
+**          now, waits, bucket, headers, body, reset_at, rate_limit, fail_fast, max_wait}
+** -> action, delay, kind, retryable, reset_at, ratelimit_type
+** action: "done" | "retry" | "reauth" | "wait" | "fail". On a 429, headers/body
+** are the response's and reset_at a reset known from elsewhere (an error's).
+*/
 static int l_policy_decide(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_outcome o;
   mc_decision d;
   luaL_checktype(L, 2, LUA_TTABLE);
-  memset(&o, 0, sizeof o);
+  lua_settop(L, 2);
+  mc_outcome_init(&o);
   o.status = (long)opt_field_real(L, 2, "status", 0);
   lua_getfield(L, 2, "terr");
   o.terr = terr_from_name(lua_tostring(L, -1));
@@ -222,13 +283,49 @@ static int l_policy_decide(lua_State *L) {
   o.reauthed = opt_field_bool(L, 2, "reauthed");
   o.attempt = (int)opt_field_real(L, 2, "attempt", 1);
   o.elapsed = opt_field_real(L, 2, "elapsed", 0);
-  o.reset_in = opt_field_real(L, 2, "reset_in", -1);
-  o.fail_fast = opt_field_bool(L, 2, "fail_fast");
+  o.now = opt_field_real(L, 2, "now", 0);
+  o.waits = (int)opt_field_real(L, 2, "waits", 0);
+  o.max_wait = opt_field_real(L, 2, "max_wait", -1);
+  o.stated_reset = opt_field_real(L, 2, "reset_at", 0);
+  o.rate_mode = opt_rate_mode(L, 2);
+  lua_getfield(L, 2, "bucket"); /* stays at index 3 while o.bucket points into it */
+  o.bucket = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : NULL;
+  if (o.status == 429) read_limit_inputs(L, 2, &o);
   d = mc_decide(&p->retry, &o, &p->rng);
   lua_pushstring(L, action_name(d.action));
   lua_pushnumber(L, d.delay);
   lua_pushstring(L, d.kind);
   lua_pushboolean(L, d.retryable);
+  push_rate_fields(L, &d);
+  return 6;
+}
+
+/*
+** p:admit(bucket, now [, {rate_limit=, max_wait=}])
+** -> action, delay, ratelimit_type, reset_at
+** Before sending: "send" now, "pace" (sleep delay, then send), "wait" (the
+** bucket ratelimit_type is empty until reset_at: sleep delay, then send), or
+** "fail" (empty, and this call may not wait: rate_limited).
+*/
+static int l_policy_admit(lua_State *L) {
+  lpolicy *p = check_policy(L);
+  const char *bucket = luaL_optstring(L, 2, NULL);
+  double now = luaL_checknumber(L, 3);
+  mc_rate_mode mode = MC_RATE_POLICY;
+  double max_wait = -1;
+  mc_decision d;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    mode = opt_rate_mode(L, 4);
+    max_wait = opt_field_real(L, 4, "max_wait", -1);
+  }
+  d = mc_admit(&p->retry, &p->budgets, bucket, now, mode, max_wait);
+  lua_pushstring(L, d.action == MC_ACT_DONE ? "send" : action_name(d.action));
+  lua_pushnumber(L, d.delay);
+  if (d.ratelimit_type[0]) lua_pushstring(L, d.ratelimit_type);
+  else lua_pushnil(L);
+  if (d.reset_at > 0) lua_pushnumber(L, d.reset_at);
+  else lua_pushnil(L);
   return 4;
 }
 
@@ -252,12 +349,6 @@ static int l_policy_budgets(lua_State *L) {
   return 1;
 }
 
-static int l_policy_backoff(lua_State *L) {
-  lpolicy *p = check_policy(L);
-  lua_pushnumber(L, mc_backoff(&p->retry, (int)luaL_checkinteger(L, 2), &p->rng));
-  return 1;
-}
-
 /* close / __gc / __close (through mc_lua_class): free the budgets. */
 static void l_policy_release(lua_State *L, void *ud) {
   lpolicy *p = (lpolicy *)ud;
@@ -268,12 +359,11 @@ static void l_policy_release(lua_State *L, void *ud) {
 static const luaL_Reg l_policy_methods[] = {
   {"observe", l_policy_observe},
   {"seed", l_policy_seed},
-  {"delay", l_policy_delay},
+  {"admit", l_policy_admit},
   {"consume", l_policy_consume},
   {"decide", l_policy_decide},
   {"budget", l_policy_budget},
   {"budgets", l_policy_budgets},
-  {"backoff", l_policy_backoff},
   {NULL, NULL}
 };
 

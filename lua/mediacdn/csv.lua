@@ -32,7 +32,6 @@ local function encode_field(v)
   end
   return s
 end
-M.encode_field = encode_field
 
 --- One record as text (fields are tostring'ed; nil is empty), ending with eol (CRLF).
 function M.encode_row(fields, eol)

@@ -1,42 +1,116 @@
 --- The request engine shared by the service clients: one call = a loop of
--- attempts. Before each attempt it paces against the rate-limit budgets and
--- signs the request afresh (a bearer token for Sirv; SpareVideos re-signs);
--- after each it asks the C policy core what to do (done / retry after N s /
--- re-authenticate / wait for the reset / fail) and does the waiting through
--- the transport, so inside a loop or nginx it yields instead of blocking.
+-- attempts. Before each attempt the C policy core says whether the rate-limit
+-- budgets let it go (send / pace / wait for a reset / fail), the service's
+-- signer signs it afresh (a bearer token for Sirv; SpareVideos re-signs), and
+-- after each the policy core decides what to do (done / retry after N s /
+-- re-authenticate / wait for the reset / fail). The engine only carries the
+-- decisions out, waiting through the transport (so inside a loop or nginx it
+-- yields instead of blocking).
+--
+-- An engine is built once per client from what it needs and knows nothing of
+-- the client object:
+--   local eng = require("mediacdn.engine").new{
+--     service = "sirv", transport = t, policy = core.policy{...},
+--     sign = function(req, intent, attempt) return true end,   -- or nil, err
+--     reauth = function(req, intent) end,          -- optional: after a 401
+--     classify = function(res, intent) end,        -- optional: nil or a verdict
+--     emit = function(ev) end,                     -- optional event sink
+--     secrets = function() return { ... } end,     -- redacted from errors/events
+--     limits = { timeout=, connect_timeout=, stall_timeout=, transfer_timeout=,
+--                max_wait=, rate_limit=, cainfo=, max_body= },
+--     buckets = {},                                -- operation -> learned bucket
+--   }
+--   local res, err = eng:perform(intent)
+--   local err = eng:http_error(intent, res, kind, retryable)
+--   eng:emit(ev)                                   -- the sink, with service + time
+-- docs/internals.md ("The engine") is the full contract.
+local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
-local json_decode = require("mediacdn.core").json_decode
+
+local D = core.defaults
+local json_decode = core.json_decode
+local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
+local setmetatable, error = setmetatable, error
 
 local M = {}
 
-local MAX_RATE_WAITS = 10
+local Engine = {}
+Engine.__index = Engine
+Engine.__name = "mediacdn.Engine"
 
--- Which bucket a 429 exhausted and when it resets, from the budgets the C core
--- parsed out of the response (rate = policy:observe(headers)): its own bucket when
--- that one is empty, else the global one. Returns seconds_left, reset_at, bucket;
--- seconds_left is -1 when no reset is known. Retry-After and a `reset` field in
--- the body (neither documented by Sirv) are the fallbacks.
-local function limit_hit(rate, res, now, default_type)
-  if rate then
-    local own = rate.type ~= "rest:global" and rate or nil
-    local glob = rate.global or (rate.type == "rest:global" and rate or nil)
-    local hit = (own and own.remaining == 0 and own) or (glob and glob.remaining == 0 and glob)
-    if not hit then -- a 429 although no budget reads empty: take the later reset
-      hit = (own and glob and glob.reset > own.reset) and glob or own or glob
-    end
-    if hit and hit.reset > 0 then return hit.reset - now, hit.reset, hit.type end
-  end
-  local ra = tonumber(res.headers["retry-after"])
-  if ra then return ra, now + ra, default_type end
-  local body = res.body and json_decode(res.body)
-  if type(body) == "table" and tonumber(body.reset) then
-    return tonumber(body.reset) - now, tonumber(body.reset), default_type
-  end
-  return -1, nil, default_type
+-- Intent fields the engine consumes itself; every other field is passed through
+-- to the request descriptor untouched.
+local INTENT_ONLY = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
+  rate_limit = true, max_wait = true, headers = true }
+
+-- Event fields that only ever hold names the engine chose (never a secret): the
+-- other string fields of an event are redacted.
+local EVENT_NAMES = { type = true, operation = true, method = true, path = true, reason = true,
+  ratelimit_type = true, kind = true, error = true, action = true }
+
+-- The limits an engine applies to every request (nil fields: core.defaults).
+local LIMIT_DEFAULTS = { timeout = D.timeout, connect_timeout = D.connect_timeout,
+  stall_timeout = D.stall_timeout, transfer_timeout = D.transfer_timeout }
+
+local function argcheck(cond, msg)
+  if not cond then error("mediacdn.engine." .. msg, 3) end
 end
 
---- Turn an HTTP error response into a mediacdn.Error.
-function M.http_error(client, spec, res, kind, retryable)
+local function optional(v, want)
+  return v == nil or type(v) == want
+end
+
+local function no_secrets() return {} end
+
+--- Build an engine (see the head of this file). Raises on misuse.
+function M.new(cfg)
+  argcheck(type(cfg) == "table", "new: argument #1 must be a table")
+  argcheck(type(cfg.service) == "string", "new: field 'service' must be a string")
+  local t = cfg.transport
+  argcheck(type(t) == "table" and type(t.request) == "function" and type(t.sleep) == "function"
+    and type(t.now) == "function", "new: field 'transport' must have request, sleep and now")
+  local p = cfg.policy
+  argcheck((type(p) == "userdata" or type(p) == "table") and p.decide ~= nil and p.admit ~= nil,
+    "new: field 'policy' must be a core.policy")
+  argcheck(type(cfg.sign) == "function", "new: field 'sign' must be a function")
+  for _, k in ipairs{ "reauth", "classify", "emit", "secrets" } do
+    argcheck(optional(cfg[k], "function"), ("new: field '%s' must be a function"):format(k))
+  end
+  argcheck(optional(cfg.limits, "table"), "new: field 'limits' must be a table")
+  argcheck(optional(cfg.buckets, "table"), "new: field 'buckets' must be a table")
+  local limits = {}
+  for k, v in pairs(cfg.limits or {}) do limits[k] = v end
+  for k, v in pairs(LIMIT_DEFAULTS) do if limits[k] == nil then limits[k] = v end end
+  argcheck(limits.rate_limit == nil or limits.rate_limit == "wait" or limits.rate_limit == "fail",
+    "new: limits.rate_limit must be \"wait\" or \"fail\"")
+  return setmetatable({
+    service = cfg.service, transport = t, policy = p, limits = limits, buckets = cfg.buckets,
+    sign = cfg.sign, reauth = cfg.reauth, classify = cfg.classify, sink = cfg.emit,
+    secrets = cfg.secrets or no_secrets,
+  }, Engine)
+end
+
+function Engine:__tostring()
+  return ("mediacdn.Engine(%s)"):format(self.service)
+end
+
+--- Send an event to the sink: adds service and time, redacts its strings.
+function Engine:emit(ev)
+  if not self.sink then return end
+  ev.service = self.service
+  ev.time = self.transport:now()
+  local secrets
+  for k, v in pairs(ev) do
+    if type(v) == "string" and not EVENT_NAMES[k] then
+      secrets = secrets or self.secrets()
+      ev[k] = errors.redact(v, secrets)
+    end
+  end
+  self.sink(ev)
+end
+
+--- Turn an HTTP response into a redacted mediacdn.Error.
+function Engine:http_error(intent, res, kind, retryable)
   local body = res.body
   local decoded = (body and #body > 0) and json_decode(body) or nil
   local message
@@ -48,138 +122,170 @@ function M.http_error(client, spec, res, kind, retryable)
   end
   message = message:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "") -- tostring(err) stays one line
   local code = type(decoded) == "table" and tonumber(decoded.code) or nil
+  local headers = res.headers or {}
   return errors.redact_error(errors.new{
-    kind = kind, status = res.status, message = message, retryable = retryable,
-    service = client.service, operation = spec.operation, code = code,
-    request_id = res.headers["x-request-id"] or res.headers["x-amzn-requestid"],
+    kind = kind, status = res.status, message = message, retryable = retryable == true,
+    service = self.service, operation = intent.operation, code = code,
+    request_id = headers["x-request-id"] or headers["x-amzn-requestid"],
     details = type(decoded) == "table" and decoded or nil,
-  }, client:_secrets())
+  }, self.secrets())
 end
 
-local function transport_error(client, spec, terr, kind, retryable)
+local function transport_error(self, intent, terr, kind, retryable)
   return errors.redact_error(errors.new{
     kind = kind, message = terr.message or kind, retryable = retryable,
-    service = client.service, operation = spec.operation,
-  }, client:_secrets())
+    service = self.service, operation = intent.operation,
+  }, self.secrets())
 end
 
--- Fail-fast rate-limit error for a bucket we know is empty.
-local function rate_error(client, spec, rtype, reset_at, status)
+-- A rate-limit error as the policy core described it (bucket, reset time).
+local function rate_error(self, intent, rtype, reset_at, status)
   return errors.new{
-    kind = "rate_limited", status = status, retryable = true, service = client.service,
-    operation = spec.operation, reset_at = reset_at, ratelimit_type = rtype,
+    kind = "rate_limited", status = status, retryable = true, service = self.service,
+    operation = intent.operation, reset_at = reset_at, ratelimit_type = rtype,
     message = reset_at and ("hourly limit of %s reached; resets at %s"):format(rtype or "the API",
       os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(reset_at))) or
       ("hourly limit of %s reached; the reset time is unknown"):format(rtype or "the API"),
   }
 end
 
--- Wait until the budgets allow the next request (or fail fast in "fail" mode).
-local function pace(client, spec)
-  local t, policy = client.transport, client.policy
-  if not spec.bucket then return true end
-  local delay, blocked = policy:delay(spec.bucket, t:now())
-  if delay <= 0 then return true end
-  if blocked then
-    if client.rate_limit == "fail" or delay > client.max_wait then
-      return nil, rate_error(client, spec, blocked, t:now() + delay)
-    end
-    client:_emit{ type = "rate_limit", operation = spec.operation, reason = "exhausted",
-      ratelimit_type = blocked, delay = delay, reset_at = t:now() + delay }
+-- The error of a failed service verdict (classify).
+local function verdict_error(self, intent, res, v)
+  local e = self:http_error(intent, res, v.kind, v.retryable)
+  if v.message ~= nil then e.message = errors.redact(tostring(v.message), self.secrets()) end
+  if v.code ~= nil then e.code = v.code end
+  return e
+end
+
+-- Carry out the policy's admission before an attempt: send, or sleep first
+-- (pacing, or an empty bucket in "wait" mode), or fail fast.
+local function admit(self, intent, mode, max_wait)
+  local t = self.transport
+  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(),
+    { rate_limit = mode, max_wait = max_wait })
+  if action == "send" then return true end
+  if action == "fail" then return nil, rate_error(self, intent, rtype, reset_at) end
+  if action == "wait" then
+    self:emit{ type = "rate_limit", operation = intent.operation, reason = "exhausted",
+      ratelimit_type = rtype, delay = delay, reset_at = reset_at }
   else
-    client:_emit{ type = "rate_limit", operation = spec.operation, reason = "pacing",
-      ratelimit_type = spec.bucket, delay = delay }
+    self:emit{ type = "rate_limit", operation = intent.operation, reason = "pacing",
+      ratelimit_type = rtype, delay = delay }
   end
   t:sleep(delay)
   return true
 end
 
---- Perform spec with retries. spec: {operation, method, url, headers, body, body_file,
--- sink, bucket, idempotent, auth, timeout}. client provides transport, policy,
--- service, rate_limit, max_wait, _emit, _secrets, _sign(spec, req, attempt) and
--- _reauth(spec, req). Returns the response, or nil, err.
-function M.perform(client, spec)
-  local t, policy = client.transport, client.policy
+-- The request descriptor of one attempt (headers copied: the signer sets its own).
+local function descriptor(self, intent)
+  local L = self.limits
+  local req = { headers = {} }
+  for k, v in pairs(intent) do
+    if not INTENT_ONLY[k] then req[k] = v end
+  end
+  for k, v in pairs(intent.headers or {}) do req.headers[k] = v end
+  -- a streamed upload/download may take as long as its size needs: only the stall
+  -- limit applies to it, unless the caller set transfer_timeout
+  req.timeout = intent.timeout or ((intent.body_file or intent.sink) and L.transfer_timeout or L.timeout)
+  req.connect_timeout = intent.connect_timeout or L.connect_timeout
+  req.stall_timeout = intent.stall_timeout or L.stall_timeout
+  req.cainfo = intent.cainfo or L.cainfo
+  req.max_body = intent.max_body or L.max_body
+  return req
+end
+
+-- Check a service verdict (a misuse of classify raises).
+local function check_verdict(v)
+  if type(v) ~= "table" or not errors.KINDS[v.kind] then
+    error("mediacdn.engine: classify must return nil or a verdict {kind = <error kind>, ...}", 0)
+  end
+  return v
+end
+
+--- Perform an intent with retries. Returns the response, or nil, err.
+function Engine:perform(intent)
+  argcheck(type(intent) == "table", "perform: argument #1 must be an intent table")
+  argcheck(type(intent.method) == "string", "perform: intent.method must be a string")
+  argcheck(type(intent.url) == "string", "perform: intent.url must be a string")
+  local t, policy = self.transport, self.policy
+  local mode = intent.rate_limit or self.limits.rate_limit
+  local max_wait = intent.max_wait or self.limits.max_wait
   local started = t:now()
   local attempt, reauthed, waits = 0, false, 0
   while true do
-    local ok, perr = pace(client, spec)
-    if not ok then return nil, perr end
+    local ok, aerr = admit(self, intent, mode, max_wait)
+    if not ok then return nil, aerr end
     attempt = attempt + 1
-    local req = {
-      method = spec.method, url = spec.url, body = spec.body, body_file = spec.body_file,
-      sink = spec.sink,
-      -- a streamed upload/download may take as long as its size needs: only the stall
-      -- limit applies to it, unless the caller set transfer_timeout
-      timeout = spec.timeout or ((spec.body_file or spec.sink) and client.transfer_timeout or client.timeout),
-      connect_timeout = client.connect_timeout, stall_timeout = spec.stall_timeout or client.stall_timeout,
-      cainfo = client.cainfo, max_body = spec.max_body,
-      headers = {},
-    }
-    for k, v in pairs(spec.headers or {}) do req.headers[k] = v end
-    local sok, serr = client:_sign(spec, req, attempt)
+    local req = descriptor(self, intent)
+    local sok, serr = self.sign(req, intent, attempt)
     if not sok then return nil, serr end
-    client:_emit{ type = "request", operation = spec.operation, method = spec.method,
-      path = spec.path, attempt = attempt }
-    if spec.bucket then policy:consume(spec.bucket) end
+    self:emit{ type = "request", operation = intent.operation, method = intent.method,
+      path = intent.path, attempt = attempt }
+    if intent.bucket then policy:consume(intent.bucket) end
     local t0 = t:now()
     local res, terr = t:request(req)
     local now = t:now()
-    local outcome = { attempt = attempt, elapsed = now - started, idempotent = spec.idempotent,
-      reauthed = reauthed or not spec.auth, fail_fast = client.rate_limit == "fail" }
-    local rin, reset_at, hit_type
+    local outcome = { attempt = attempt, elapsed = now - started, idempotent = intent.idempotent,
+      reauthed = reauthed or intent.auth == false, rate_limit = mode, max_wait = max_wait,
+      now = now, waits = waits, bucket = intent.bucket }
+    local verdict
     if res then
       local rate = policy:observe(res.headers)
       -- learn which bucket an operation really counts against (Sirv names it in
       -- X-RateLimit-Type), so the next call paces against that budget
-      if rate and rate.type ~= "rest:global" and rate.type ~= spec.bucket and client.buckets then
-        client.buckets[spec.operation] = rate.type
+      if rate and rate.type ~= "rest:global" and rate.type ~= intent.bucket and self.buckets
+          and intent.operation then
+        self.buckets[intent.operation] = rate.type
       end
-      outcome.status = res.status
-      if res.status == 429 then
-        rin, reset_at, hit_type = limit_hit(rate, res, now, spec.bucket)
-        -- resets are whole seconds: one that has just passed means "within a second";
-        -- an unknown one (-1) makes the policy back off instead of hammering
-        -- an unknown reset: back off on the number of waits so far, at least a second
-        if rin and rin > 0 then outcome.reset_in = rin + 0.1
-        elseif rin and reset_at then outcome.reset_in = 1
-        else outcome.reset_in = math.max(1, policy:backoff(waits + 1)) end
-      end
-      client:_emit{ type = "response", operation = spec.operation, status = res.status,
+      self:emit{ type = "response", operation = intent.operation, status = res.status,
         attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
+      if self.classify then verdict = self.classify(res, intent) end
+      outcome.headers, outcome.body = res.headers, res.body
+      if verdict == nil then
+        outcome.status = res.status
+      else
+        -- a service-level answer: decided like the HTTP status it amounts to
+        check_verdict(verdict)
+        if verdict.kind == "rate_limited" then
+          outcome.status, outcome.reset_at = 429, verdict.reset_at
+        elseif verdict.reauth then
+          outcome.status = 401
+        elseif verdict.retryable then
+          outcome.terr, outcome.nothing_sent = "transient", verdict.safe == true
+        else
+          outcome.status = 400
+        end
+      end
     else
       outcome.terr = terr.kind
       -- a failed resolve (6) or connect (7) sent nothing: safe to replay any call
       outcome.nothing_sent = terr.nothing_sent or terr.code == 6 or terr.code == 7
-      client:_emit{ type = "response", operation = spec.operation, error = terr.kind,
+      self:emit{ type = "response", operation = intent.operation, error = terr.kind,
         message = terr.message, attempt = attempt, elapsed = now - t0 }
     end
-    local action, delay, kind, retryable = policy:decide(outcome)
+    local action, delay, kind, retryable, reset_at, hit_type = policy:decide(outcome)
     if action == "done" then return res end
     if action == "reauth" then
       reauthed = true
       attempt = attempt - 1 -- the replay after a fresh token is not a retry
-      client:_reauth(spec, req)
+      if self.reauth then self.reauth(req, intent) end
     elseif action == "retry" then
-      client:_emit{ type = "retry", operation = spec.operation, attempt = attempt, delay = delay,
-        status = res and res.status or nil, kind = kind }
+      self:emit{ type = "retry", operation = intent.operation, attempt = attempt, delay = delay,
+        status = res and res.status or nil, kind = verdict and verdict.kind or kind }
       t:sleep(delay)
     elseif action == "wait" then
       waits = waits + 1
-      if waits > MAX_RATE_WAITS then action = "fail"
-      else
-        attempt = attempt - 1 -- waiting out a limit is not a failed attempt
-        client:_emit{ type = "rate_limit", operation = spec.operation, reason = "429",
-          ratelimit_type = hit_type, delay = delay, reset_at = reset_at }
-        t:sleep(delay)
+      attempt = attempt - 1 -- waiting out a limit is not a failed attempt
+      self:emit{ type = "rate_limit", operation = intent.operation, reason = "429",
+        ratelimit_type = hit_type, delay = delay, reset_at = reset_at }
+      t:sleep(delay)
+    else -- fail
+      if kind == "rate_limited" then
+        return nil, rate_error(self, intent, hit_type, reset_at, res and res.status or nil)
       end
-    end
-    if action == "fail" then
-      if res and res.status == 429 then
-        return nil, rate_error(client, spec, hit_type, reset_at, 429)
-      end
-      if res then return nil, M.http_error(client, spec, res, kind, retryable) end
-      return nil, transport_error(client, spec, terr, kind, retryable)
+      if verdict then return nil, verdict_error(self, intent, res, verdict) end
+      if res then return nil, self:http_error(intent, res, kind, retryable) end
+      return nil, transport_error(self, intent, terr, kind, retryable)
     end
   end
 end

@@ -10,8 +10,9 @@ local auth = require "mediacdn.sirv.auth"
 local ENDPOINTS = require "mediacdn.sirv.endpoints"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
+local D = core.defaults
 
-local M = { endpoints = ENDPOINTS }
+local M = {}
 
 local Sirv = {}
 Sirv.__index = Sirv
@@ -19,6 +20,7 @@ Sirv.__name = "mediacdn.Sirv"
 M.Client = Sirv
 
 local DEFAULT_BASE = "https://api.sirv.com"
+local CONVERSION_TIMEOUT = 600 -- the synchronous conversions take minutes before answering
 -- params that carry request plumbing rather than Sirv fields
 local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true, headers = true }
 
@@ -42,6 +44,84 @@ local function pick_transport(opts)
   argcheck(type(tr) == "table" and type(tr.request) == "function", "new",
     "option 'transport' must be a transport object or a name (curl, resty)")
   return tr
+end
+
+-- The engine, the token cache and the closures that hold the client's secrets:
+-- the client secret and the latest bearer token live only in these closures
+-- and the token store, never in a field of the client.
+local function wire(self, opts, secret, retry)
+  local deadline = retry.deadline or D.retry_deadline
+  -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
+  local lock_timeout = deadline + D.token_lock_slack
+  local store = opts.token_store or auth.local_store(self.transport, lock_timeout)
+  local key = "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. self.client_id):sub(1, 24)
+  local eng, tokens, last_token
+  local on_event = self.on_event
+
+  -- Strings that must never appear in an error, log line or event.
+  local function secrets()
+    local s = { secret }
+    local tok = store:get(key)
+    if tok then s[#s + 1] = tok end
+    if last_token then s[#s + 1] = last_token end
+    return s
+  end
+
+  -- POST /v2/token (called by auth under its refresh lock).
+  local function fetch_token()
+    local body = { clientId = self.client_id, clientSecret = secret }
+    if self.token_ttl ~= D.token_ttl then body.expiresIn = math.floor(self.token_ttl) end
+    local started = self.transport:now()
+    local res, err = eng:perform{
+      operation = "postToken", method = "POST", path = "/v2/token",
+      url = self.base_url .. "/v2/token", body = json_encode(body),
+      headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" },
+      idempotent = true, auth = false,
+    }
+    if not res then
+      if err.status == 401 or err.status == 400 then
+        err.kind = "auth"
+        err.message = "the API credentials were rejected: " .. tostring(err.message)
+      end
+      return nil, err
+    end
+    local doc, jerr = json_decode(res.body or "")
+    if type(doc) ~= "table" or type(doc.token) ~= "string" then
+      return nil, errors.new{ kind = "protocol", service = "sirv", operation = "postToken",
+        status = res.status, message = "token response is not valid: " .. tostring(jerr or "no token field") }
+    end
+    eng:emit{ type = "token", action = "fetch", expires_in = doc.expiresIn,
+      elapsed = self.transport:now() - started }
+    return doc
+  end
+
+  -- Attach the bearer token to an attempt.
+  local function sign(req, intent)
+    if intent.auth == false then return true end
+    local token, err = tokens:token()
+    if not token then return nil, err end
+    last_token = token
+    req.headers["Authorization"] = "Bearer " .. token
+    return true
+  end
+
+  -- After a 401: drop that token so the replay fetches a new one.
+  local function reauth(req)
+    local h = req.headers["Authorization"]
+    if h then tokens:invalidate(h:sub(8)) end
+    eng:emit{ type = "token", action = "invalidate" }
+  end
+
+  tokens = auth.new{ store = store, key = key, clock = self.transport, lock_timeout = lock_timeout,
+    fetch = fetch_token }
+  eng = engine.new{
+    service = "sirv", transport = self.transport, policy = self.policy, sign = sign, reauth = reauth,
+    emit = on_event, secrets = secrets, buckets = self.buckets,
+    limits = { timeout = self.timeout, connect_timeout = self.connect_timeout,
+      stall_timeout = self.stall_timeout, transfer_timeout = self.transfer_timeout,
+      max_wait = self.max_wait, rate_limit = self.rate_limit, cainfo = self.cainfo },
+  }
+  return eng, tokens
 end
 
 --- Create a client. See the README for every option.
@@ -68,98 +148,31 @@ function M.new(opts)
     service = "sirv",
     base_url = base:gsub("/+$", ""),
     client_id = id,
-    token_ttl = opt_number(opts, "token_ttl", 1200, 5, 604800),
-    timeout = opt_number(opts, "timeout", 30, 0),
-    connect_timeout = opt_number(opts, "connect_timeout", 10, 0),
-    stall_timeout = opt_number(opts, "stall_timeout", 30, 0),
-    transfer_timeout = opt_number(opts, "transfer_timeout", 0, 0),
-    max_wait = opt_number(opts, "max_wait", 3600, 0),
+    token_ttl = opt_number(opts, "token_ttl", D.token_ttl, 5, 604800),
+    timeout = opt_number(opts, "timeout", D.timeout, 0),
+    connect_timeout = opt_number(opts, "connect_timeout", D.connect_timeout, 0),
+    stall_timeout = opt_number(opts, "stall_timeout", D.stall_timeout, 0),
+    transfer_timeout = opt_number(opts, "transfer_timeout", D.transfer_timeout, 0),
+    max_wait = opt_number(opts, "max_wait", D.max_wait, 0),
     rate_limit = mode,
     cainfo = opts.cainfo,
     on_event = opts.on_event,
     buckets = {}, -- operation -> rate-limit bucket learned from responses
   }, Sirv)
-  -- the secret lives in a closure, so printing or serialising the client never shows it
-  self._secret = function() return secret end
   self.transport = pick_transport(opts)
+  -- nil fields take the policy core's defaults (core.defaults)
   self.policy = core.policy{
-    -- nil fields take the policy core's defaults (5 attempts, 0.25 s base, 30 s cap,
-    -- pacing from 10 % left, at most 10 s per request); the deadline is the client's
-    attempts = retry.attempts, base = retry.base, cap = retry.cap,
-    deadline = retry.deadline or 600, rate_limit = mode, max_wait = self.max_wait,
+    attempts = retry.attempts, base = retry.base, cap = retry.cap, deadline = retry.deadline,
+    rate_limit = mode, max_wait = self.max_wait,
     pace_threshold = pacing == false and 0 or (pacing and pacing.threshold) or nil,
     pace_max_delay = pacing and pacing.max_delay or nil,
   }
-  -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
-  self.token_lock_timeout = (retry.deadline or 600) + 5
-  local store = opts.token_store or auth.local_store(self.transport, self.token_lock_timeout)
-  self.auth = auth.new(self, store, "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. id):sub(1, 24))
+  self.engine, self.auth = wire(self, opts, secret, retry)
   return self
 end
 
 function Sirv:__tostring()
   return ("mediacdn.Sirv(%s)"):format(self.base_url)
-end
-
--- Strings that must never appear in an error, log line or event.
-function Sirv:_secrets()
-  local s = { self._secret() }
-  local tok = self.auth.store:get(self.auth.key)
-  if tok then s[#s + 1] = tok end
-  if self._last_token then s[#s + 1] = self._last_token end
-  return s
-end
-
-function Sirv:_emit(ev)
-  if not self.on_event then return end
-  ev.service = "sirv"
-  ev.time = self.transport:now()
-  self.on_event(ev)
-end
-
--- Attach the bearer token to an attempt (engine hook).
-function Sirv:_sign(spec, req)
-  if not spec.auth then return true end
-  local token, err = self.auth:token()
-  if not token then return nil, err end
-  self._last_token = token
-  req.headers["Authorization"] = "Bearer " .. token
-  return true
-end
-
--- After a 401: drop that token so the replay fetches a new one (engine hook).
-function Sirv:_reauth(_, req)
-  local h = req.headers["Authorization"]
-  if h then self.auth:invalidate(h:sub(8)) end
-  self:_emit{ type = "token", action = "invalidate" }
-end
-
--- POST /v2/token (called by auth under its refresh lock).
-function Sirv:_fetch_token()
-  local body = { clientId = self.client_id, clientSecret = self._secret() }
-  if self.token_ttl ~= 1200 then body.expiresIn = math.floor(self.token_ttl) end
-  local started = self.transport:now()
-  local res, err = engine.perform(self, {
-    operation = "postToken", method = "POST", path = "/v2/token",
-    url = self.base_url .. "/v2/token", body = json_encode(body),
-    headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" },
-    idempotent = true, auth = false,
-  })
-  if not res then
-    if err.status == 401 or err.status == 400 then
-      err.kind = "auth"
-      err.message = "the API credentials were rejected: " .. tostring(err.message)
-    end
-    return nil, err
-  end
-  local doc, jerr = json_decode(res.body or "")
-  if type(doc) ~= "table" or type(doc.token) ~= "string" then
-    return nil, errors.new{ kind = "protocol", service = "sirv", operation = "postToken",
-      status = res.status, message = "token response is not valid: " .. tostring(jerr or "no token field") }
-  end
-  self:_emit{ type = "token", action = "fetch", expires_in = doc.expiresIn,
-    elapsed = self.transport:now() - started }
-  return doc
 end
 
 -- Build the query string of an endpoint from params (raises on misuse).
@@ -289,6 +302,7 @@ function Sirv:call(name, params)
     operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
     bucket = self.buckets[name] or ep.bucket or "rest:global", idempotent = ep.idempotent,
     auth = name ~= "postToken",
+    rate_limit = self.rate_limit, -- a view of the client may fail fast (see sirv.meta_bulk)
   }
   spec.url = self.base_url .. ep.path .. build_query(ep, params)
   build_body(ep, params, spec)
@@ -299,15 +313,15 @@ function Sirv:call(name, params)
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
   if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then
     -- synchronous conversions take minutes before the first response byte
-    spec.timeout = math.max(self.timeout, 600)
+    spec.timeout = math.max(self.timeout, CONVERSION_TIMEOUT)
     spec.stall_timeout = spec.timeout
   end
-  local res, err = engine.perform(self, spec)
+  local res, err = self.engine:perform(spec)
   if not res then return nil, err end
   return decode_result(self, ep, spec, res)
 end
 
-require("mediacdn.sirv.methods")(Sirv, M)
+require("mediacdn.sirv.methods")(Sirv)
 require("mediacdn.sirv.metadata").install(Sirv)
 
 return M

@@ -85,7 +85,7 @@ static void test_ratelimit(void) {
   mc_rate_observation obs;
   int blocked;
   const char *bt;
-  double d;
+  double d, br;
   mc_budgets_init(&b);
   mc_headers_init(&h);
   feed(&h, "x-ratelimit-limit: 25");
@@ -100,10 +100,10 @@ static void test_ratelimit(void) {
   CHECK(mc_budgets_find(&b, "rest:post:files:batch:delete")->remaining == 24);
   CHECK(mc_budgets_find(&b, "rest:global")->remaining == 0);
   /* the global bucket is empty until 900: any call waits 400 s at t=500 */
-  d = mc_budgets_delay(&b, "rest:post:files:search", 500, &blocked, &bt);
-  CHECK(blocked && fabs(d - 400) < 1e-9 && strcmp(bt, "rest:global") == 0);
+  d = mc_budgets_delay(&b, "rest:post:files:search", 500, &blocked, &bt, &br);
+  CHECK(blocked && fabs(d - 400) < 1e-9 && strcmp(bt, "rest:global") == 0 && br == 900);
   /* after the reset nothing blocks */
-  d = mc_budgets_delay(&b, "rest:post:files:search", 901, &blocked, &bt);
+  d = mc_budgets_delay(&b, "rest:post:files:search", 901, &blocked, &bt, &br);
   CHECK(!blocked && d == 0);
   mc_headers_free(&h);
   /* older responses: X-RateLimit-* of type rest:global describe the global bucket */
@@ -116,7 +116,7 @@ static void test_ratelimit(void) {
   feed(&h, "X-RateLimit-Type: rest:global");
   CHECK(mc_budgets_observe(&b, &h, &obs) == 1);
   CHECK(obs.has_global && !obs.has_type);
-  d = mc_budgets_delay(&b, "rest:global", 100, &blocked, &bt);
+  d = mc_budgets_delay(&b, "rest:global", 100, &blocked, &bt, &br);
   CHECK(!blocked && fabs(d - 10.0) < 1e-9); /* 60 s left / (5+1), pacing */
   mc_budgets_consume(&b, "rest:global");
   CHECK(mc_budgets_find(&b, "rest:global")->remaining == 4);
@@ -128,13 +128,14 @@ static void test_ratelimit(void) {
 }
 
 static void test_retry(void) {
-  mc_retry_policy p = {5, 0.25, 30, 0, 1, 3600};
+  mc_retry_policy p;
   mc_outcome o;
   mc_decision d;
   uint64_t rng = 42;
   int i, r;
-  memset(&o, 0, sizeof o);
-  o.attempt = 1;
+  mc_retry_policy_init(&p);
+  p.deadline = 0;
+  mc_outcome_init(&o);
   o.status = 200;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_DONE);
   o.status = 503;
@@ -155,22 +156,29 @@ static void test_retry(void) {
   o.reauthed = 1;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
   o.status = 429;
-  o.reset_in = 2;
+  o.now = 1000;
+  o.retry_after = 2;
   d = mc_decide(&p, &o, &rng);
-  CHECK(d.action == MC_ACT_WAIT && d.delay == 2);
+  CHECK(d.action == MC_ACT_WAIT && fabs(d.delay - 2.1) < 1e-9);
   p.wait_rate_limit = 0;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
+  o.rate_mode = MC_RATE_WAIT; /* per call: wait although the policy fails fast */
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_WAIT);
   p.wait_rate_limit = 1;
-  o.fail_fast = 1; /* per call: do not wait */
+  o.rate_mode = MC_RATE_FAIL; /* per call: do not wait */
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
-  o.fail_fast = 0;
+  o.rate_mode = MC_RATE_POLICY;
   p.deadline = 10;
   o.elapsed = 9;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_WAIT); /* max_wait, not the deadline, bounds waits */
-  o.reset_in = 4000;
+  o.retry_after = 4000;
   CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL); /* beyond max_wait (3600) */
-  o.reset_in = 2;
+  o.retry_after = 2;
+  o.max_wait = 1; /* per call: a shorter bound */
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
+  o.max_wait = -1;
   o.elapsed = 0;
+  o.retry_after = -1;
   /* transport failures */
   o.status = 0;
   o.terr = MC_TERR_TIMEOUT;
@@ -190,6 +198,155 @@ static void test_retry(void) {
   }
 }
 
+/* A 429 observation: own bucket `type` and the global one. */
+static void limit_obs(mc_rate_observation *obs, const char *type, long own_left, double own_reset,
+                      long glob_left, double glob_reset) {
+  memset(obs, 0, sizeof *obs);
+  if (type) {
+    obs->has_type = 1;
+    strcpy(obs->type.type, type);
+    obs->type.limit = 100;
+    obs->type.remaining = own_left;
+    obs->type.reset = own_reset;
+  }
+  if (glob_reset >= 0) {
+    obs->has_global = 1;
+    strcpy(obs->global.type, MC_GLOBAL_BUCKET);
+    obs->global.limit = 7000;
+    obs->global.remaining = glob_left;
+    obs->global.reset = glob_reset;
+  }
+}
+
+/* Which bucket a 429 hit and when it resets. */
+static void test_limit_hit(void) {
+  mc_rate_observation obs;
+  mc_limit_hit hit;
+  double r;
+  const char *body = "{\"statusCode\":429,\"reset\":1234}";
+  /* own bucket empty: that one, even if the global one resets later */
+  limit_obs(&obs, "rest:get:files:meta", 0, 1100, 50, 2000);
+  mc_budgets_hit(&obs, -1, 0, "rest:global", 1000, &hit);
+  CHECK(strcmp(hit.type, "rest:get:files:meta") == 0 && hit.reset_at == 1100);
+  /* own bucket left, global empty: the global one */
+  limit_obs(&obs, "rest:get:files:meta", 3, 1100, 0, 1050);
+  mc_budgets_hit(&obs, -1, 0, "rest:get:files:meta", 1000, &hit);
+  CHECK(strcmp(hit.type, MC_GLOBAL_BUCKET) == 0 && hit.reset_at == 1050);
+  /* neither reads empty: the later reset */
+  limit_obs(&obs, "rest:get:files:meta", 3, 1100, 9, 1500);
+  mc_budgets_hit(&obs, -1, 0, NULL, 1000, &hit);
+  CHECK(strcmp(hit.type, MC_GLOBAL_BUCKET) == 0 && hit.reset_at == 1500);
+  limit_obs(&obs, "rest:get:files:meta", 3, 1700, 9, 1500);
+  mc_budgets_hit(&obs, -1, 0, NULL, 1000, &hit);
+  CHECK(strcmp(hit.type, "rest:get:files:meta") == 0 && hit.reset_at == 1700);
+  /* no reset in the headers: Retry-After, then a stated reset, named by the request's bucket */
+  limit_obs(&obs, NULL, 0, 0, 0, 0);
+  mc_budgets_hit(&obs, 5, 1300, "rest:post:files:search", 1000.5, &hit);
+  CHECK(strcmp(hit.type, "rest:post:files:search") == 0 && hit.reset_at == 1005.5);
+  mc_budgets_hit(&obs, -1, 1300, "rest:post:files:search", 1000, &hit);
+  CHECK(hit.reset_at == 1300);
+  mc_budgets_hit(NULL, -1, 0, NULL, 1000, &hit);
+  CHECK(hit.reset_at == 0 && hit.type[0] == '\0');
+  /* the body's reset field, a number or a numeric string */
+  CHECK(mc_budgets_body_reset(body, strlen(body), &r) == 1 && r == 1234);
+  body = "{\"reset\":\"1700000000\"}";
+  CHECK(mc_budgets_body_reset(body, strlen(body), &r) == 1 && r == 1700000000);
+  body = "{\"reset\":\"soon\"}";
+  CHECK(mc_budgets_body_reset(body, strlen(body), &r) == 0);
+  body = "[1]";
+  CHECK(mc_budgets_body_reset(body, strlen(body), &r) == 0);
+  body = "not json";
+  CHECK(mc_budgets_body_reset(body, strlen(body), &r) == 0);
+}
+
+/* How long a 429 waits, how many times, and what it reports. */
+static void test_rate_decide(void) {
+  mc_retry_policy p;
+  mc_outcome o;
+  mc_decision d;
+  uint64_t rng = 7;
+  int i;
+  mc_retry_policy_init(&p);
+  mc_outcome_init(&o);
+  o.status = 429;
+  o.now = 1000.4;
+  o.bucket = "rest:post:files:search";
+  limit_obs(&o.rate, "rest:post:files:search", 0, 1002, 10, 4000);
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_WAIT && fabs(d.delay - 1.7) < 1e-9);
+  CHECK(d.reset_at == 1002 && strcmp(d.ratelimit_type, "rest:post:files:search") == 0);
+  /* a whole-second reset that has just passed: wait a second */
+  limit_obs(&o.rate, NULL, 0, 0, 0, 1000);
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_WAIT && d.delay == 1.0 && d.reset_at == 1000);
+  CHECK(strcmp(d.ratelimit_type, MC_GLOBAL_BUCKET) == 0);
+  /* a Retry-After reset is reported in whole seconds */
+  memset(&o.rate, 0, sizeof o.rate);
+  o.retry_after = 3;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_WAIT && fabs(d.delay - 3.1) < 1e-9 && d.reset_at == 1004);
+  CHECK(strcmp(d.ratelimit_type, "rest:post:files:search") == 0);
+  /* unknown: at least a second, growing with the waits, and no invented reset */
+  o.retry_after = -1;
+  for (i = 0; i < 10; i++) {
+    double ceiling = 0.25 * pow(2, i);
+    o.waits = i;
+    d = mc_decide(&p, &o, &rng);
+    CHECK(d.action == MC_ACT_WAIT && d.delay >= 1.0 && d.delay <= (ceiling > 30 ? 30 : ceiling < 1 ? 1 : ceiling));
+    CHECK(d.reset_at == 0);
+  }
+  /* after max_rate_waits waits it gives up, reporting the bucket */
+  o.waits = p.max_rate_waits;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_FAIL && strcmp(d.kind, "rate_limited") == 0 && d.retryable);
+  CHECK(strcmp(d.ratelimit_type, "rest:post:files:search") == 0);
+  /* a reset stated elsewhere (the body, an earlier error's reset_at) */
+  o.waits = 0;
+  o.stated_reset = 1060;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_WAIT && fabs(d.delay - 59.7) < 1e-9 && d.reset_at == 1060);
+  /* max_wait bounds the time until the reset, not the slack added to it */
+  o.stated_reset = 0;
+  o.now = 1000;
+  o.max_wait = 60;
+  limit_obs(&o.rate, NULL, 0, 0, 0, 1060);
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_WAIT);
+  limit_obs(&o.rate, NULL, 0, 0, 0, 1061);
+  CHECK(mc_decide(&p, &o, &rng).action == MC_ACT_FAIL);
+  /* a success carries no rate-limit fields */
+  o.status = 200;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_DONE && d.reset_at == 0 && d.ratelimit_type[0] == '\0');
+}
+
+/* Before sending: send, pace, wait for a reset, or fail fast. */
+static void test_admit(void) {
+  mc_retry_policy p;
+  mc_budgets b;
+  mc_decision d;
+  mc_retry_policy_init(&p);
+  mc_budgets_init(&b);
+  d = mc_admit(&p, &b, "rest:global", 100, MC_RATE_POLICY, -1);
+  CHECK(d.action == MC_ACT_DONE && d.delay == 0);
+  mc_budgets_set(&b, "rest:global", 100, 5, 160);
+  d = mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_POLICY, -1);
+  CHECK(d.action == MC_ACT_PACE && fabs(d.delay - 10.0) < 1e-9);
+  CHECK(strcmp(d.ratelimit_type, "rest:get:files:meta") == 0 && d.reset_at == 0);
+  CHECK(mc_admit(&p, &b, NULL, 100, MC_RATE_POLICY, -1).action == MC_ACT_DONE); /* no budget */
+  mc_budgets_set(&b, "rest:get:files:meta", 10, 0, 400);
+  d = mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_POLICY, -1);
+  CHECK(d.action == MC_ACT_WAIT && d.delay == 300 && d.reset_at == 400);
+  CHECK(strcmp(d.ratelimit_type, "rest:get:files:meta") == 0 && strcmp(d.kind, "rate_limited") == 0);
+  CHECK(mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_FAIL, -1).action == MC_ACT_FAIL);
+  CHECK(mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_POLICY, 60).action == MC_ACT_FAIL);
+  p.wait_rate_limit = 0;
+  d = mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_POLICY, -1);
+  CHECK(d.action == MC_ACT_FAIL && d.reset_at == 400);
+  CHECK(mc_admit(&p, &b, "rest:get:files:meta", 100, MC_RATE_WAIT, -1).action == MC_ACT_WAIT);
+  CHECK(mc_admit(&p, &b, "rest:get:files:meta", 401, MC_RATE_POLICY, -1).action == MC_ACT_DONE);
+  mc_budgets_free(&b);
+}
+
 int main(void) {
   mc_test_http1(&passed, &failed);
   test_url();
@@ -197,6 +354,9 @@ int main(void) {
   test_json();
   test_ratelimit();
   test_retry();
+  test_limit_hit();
+  test_rate_decide();
+  test_admit();
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,6 +1,13 @@
 --- Sirv bearer tokens: fetched lazily, cached with an expiry skew, refreshed
 -- by one caller at a time (others wait for it), dropped after a 401.
+--   local a = auth.new{ store = store, key = key, clock = transport,
+--     lock_timeout = seconds, fetch = function() return doc | nil, err end }
+--   a:token() -> token | nil, err        a:invalidate(token)
+-- `fetch` performs POST /v2/token and returns its decoded body ({token=,
+-- expiresIn=}); auth knows nothing of the client. The token lives only in the
+-- store.
 local errors = require "mediacdn.errors"
+local D = require("mediacdn.core").defaults
 
 local M = {}
 
@@ -58,9 +65,16 @@ end
 local Auth = {}
 Auth.__index = Auth
 
---- client: the Sirv client (for transport, events and the raw token request).
-function M.new(client, store, key)
-  return setmetatable({ client = client, store = store, key = key }, Auth)
+--- opts: store (see local_store), key (the store key), clock (now/sleep: the
+-- transport), lock_timeout (seconds to wait for another caller's refresh),
+-- fetch (function() -> {token=, expiresIn=} | nil, err: the token request).
+function M.new(opts)
+  if type(opts) ~= "table" or type(opts.fetch) ~= "function" or type(opts.key) ~= "string"
+      or type(opts.store) ~= "table" or type(opts.clock) ~= "table" then
+    error("mediacdn.sirv.auth.new: argument #1 must be {store=, key=, clock=, fetch=, lock_timeout=}", 2)
+  end
+  return setmetatable({ store = opts.store, key = opts.key, clock = opts.clock, fetch = opts.fetch,
+    lock_timeout = opts.lock_timeout or (D.retry_deadline + D.token_lock_slack) }, Auth)
 end
 
 -- Refresh this long before expiry: 60 s as Sirv's own SDKs do, less for short tokens.
@@ -74,11 +88,11 @@ end
 
 --- A valid bearer token, or nil, err.
 function Auth:token()
-  local store, t = self.store, self.client.transport
+  local store, t = self.store, self.clock
   for _ = 1, 5 do
     local token, usable_until = store:get(self.key)
     if fresh(token, usable_until, t:now()) then return token end
-    local got, lerr = store:lock(self.key, self.client.token_lock_timeout)
+    local got, lerr = store:lock(self.key, self.lock_timeout)
     if got == nil then
       return nil, errors.new{ kind = "timeout", service = "sirv", operation = "postToken",
         message = "timed out waiting for another caller's token refresh (" .. tostring(lerr) .. ")" }
@@ -90,9 +104,9 @@ function Auth:token()
         store:unlock(self.key)
         return token
       end
-      local ok, res, err = pcall(self.client._fetch_token, self.client)
+      local ok, res, err = pcall(self.fetch)
       if ok and res then
-        local ttl = tonumber(res.expiresIn) or 1200
+        local ttl = tonumber(res.expiresIn) or D.token_ttl
         store:set(self.key, res.token, t:now() + ttl - skew_for(ttl))
       end
       store:unlock(self.key)

@@ -240,5 +240,4 @@ function M.events(client, filter)
   return iterate(cur)
 end
 
-M.Cursor = Cursor
 return M

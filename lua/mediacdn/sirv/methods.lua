@@ -5,7 +5,7 @@ local mime = require "mediacdn.mime"
 local files = require "mediacdn.files"
 local null = require("mediacdn.core").null
 
-return function(Sirv, M)
+return function(Sirv)
   local function check_path(fn, v, argn)
     if type(v) ~= "string" then
       error(("sirv:%s: argument #%d must be a path string (got %s)"):format(fn, argn or 1, type(v)), 3)
@@ -17,7 +17,6 @@ return function(Sirv, M)
     if dir:sub(-1) == "/" then return dir .. name end
     return dir .. "/" .. name
   end
-  M.join = join
 
   --- Info about a file or folder: {mtime, ctime, contentType, size, isDirectory, meta}.
   function Sirv:stat(path)
