@@ -168,6 +168,7 @@ function M.new(opts)
     pace_max_delay = pacing and pacing.max_delay or nil,
   }
   self.engine, self.auth = wire(self, opts, secret, retry)
+  require("mediacdn.sirv.urls").configure(self, opts) -- alias, cdn_base, jwt_key (image URLs)
   return self
 end
 
@@ -323,5 +324,6 @@ end
 
 require("mediacdn.sirv.methods")(Sirv)
 require("mediacdn.sirv.metadata").install(Sirv)
+require("mediacdn.sirv.urls").install(Sirv)
 
 return M

@@ -16,6 +16,8 @@
 
 static int passed, failed;
 
+void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
+
 #define CHECK(cond)                                                     \
   do {                                                                  \
     if (cond) passed++;                                                 \
@@ -357,6 +359,7 @@ int main(void) {
   test_limit_hit();
   test_rate_decide();
   test_admit();
+  test_imgurl(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
