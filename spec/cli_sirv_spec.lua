@@ -27,7 +27,7 @@ describe("mediacdn command line", function()
   describe("help", function()
     it("explains every command with examples", function()
       local cmds = { {}, { "sirv" }, { "configure" } }
-      for _, c in ipairs{ "ls", "stat", "cp", "sync", "rm", "mv", "mkdir", "search", "limits" } do
+      for _, c in ipairs{ "ls", "stat", "cp", "sync", "rm", "mv", "mkdir", "search", "limits", "url" } do
         cmds[#cmds + 1] = { "sirv", c }
       end
       for _, c in ipairs{ "get", "set", "export", "import" } do cmds[#cmds + 1] = { "sirv", "meta", c } end
@@ -203,6 +203,49 @@ describe("mediacdn command line", function()
       local names = {}
       for _, o in ipairs(r.json) do names[o.bucket] = o end
       assert.equal(2000, names["rest:post:files:upload"].limit)
+    end)
+  end)
+
+  describe("url", function()
+    it("prints image URLs, srcsets and signed URLs without sending anything", function()
+      sb:reset_stats()
+      local r = cli.run(nil, { "sirv", "url", "/products/red shoe.jpg", "w=300", "format=webp", "crop.type=face",
+        "--alias", "acme" })
+      assert.equal(0, r.rc, r.err)
+      assert.equal("https://acme.sirv.com/products/red%20shoe.jpg?crop.type=face&format=webp&w=300\n", r.out)
+      r = cli.run(nil, { "sirv", "url", "/hero.jpg", "format=webp", "--srcset", "320,640", "-o", "json" },
+        { env = { SIRV_CDN_BASE = "https://img.example.com" } })
+      assert.equal(0, r.rc, r.err)
+      assert.equal("https://img.example.com/hero.jpg?format=webp&w=320 320w, "
+        .. "https://img.example.com/hero.jpg?format=webp&w=640 640w", r.json[1].srcset)
+      r = cli.run(nil, { "sirv", "url", "/private/a.jpg", "w=300", "--sign", "--expires-in", "600", "--alias", "acme" },
+        { env = { SIRV_JWT_KEY = "folder-key-0042" } })
+      assert.equal(0, r.rc, r.err)
+      local token = r.out:match("^https://acme%.sirv%.com/private/a%.jpg%?jwt=([%w_%-]+%.[%w_%-]+%.[%w_%-]+)\n$")
+      assert.is_truthy(token, r.out)
+      assert.not_matches("folder-key-0042", r.out .. r.err, 1, true)
+      local payload = require("mediacdn.core").base64_decode((token:match("%.([^.]+)%."):gsub("-", "+"):gsub("_", "/")
+        .. ("="):rep((4 - #token:match("%.([^.]+)%.") % 4) % 4)))
+      local claims = require("cjson").decode(payload)
+      assert.equal(300, claims.args.w)
+      assert.equal(600, claims.exp - claims.iat)
+      assert.equal(0, sb:stats().total or 0)
+    end)
+    it("refuses bad options and a missing base with exit 2", function()
+      local r = cli.run(nil, { "sirv", "url", "/a.jpg", "q=300", "--alias", "acme" })
+      assert.equal(2, r.rc)
+      assert.equal("mediacdn: option 'q' must be between 0 and 100 (got 300)\n", r.err)
+      r = cli.run(nil, { "sirv", "url", "/a.jpg", "bogus=1", "--alias", "acme" })
+      assert.equal(2, r.rc)
+      assert.matches("unknown option 'bogus' %(%-%-no%-strict passes", r.err)
+      r = cli.run(nil, { "sirv", "url", "/a.jpg", "bogus=1", "--alias", "acme", "--no-strict" })
+      assert.equal("https://acme.sirv.com/a.jpg?bogus=1\n", r.out)
+      r = cli.run(nil, { "sirv", "url", "/a.jpg", "w=1" }, { env = { SIRV_ALIAS = false, SIRV_CDN_BASE = false } })
+      assert.equal(2, r.rc)
+      assert.matches("no image base", r.err)
+      r = cli.run(nil, { "sirv", "url", "/a.jpg", "--sign", "--alias", "acme" }, { env = { SIRV_JWT_KEY = false } })
+      assert.equal(2, r.rc)
+      assert.matches("%-%-sign needs the protected folder's key", r.err)
     end)
   end)
 

@@ -9,6 +9,8 @@
 --   sirv_client_id = ...
 --   sirv_client_secret = ...
 --   sirv_base_url = https://api.sirv.com
+--   sirv_alias = acme                  (image URLs: https://acme.sirv.com)
+--   sirv_cdn_base, sirv_jwt_key        (a custom image domain; the key for signed URLs)
 --
 -- Precedence: with --profile NAME (or env MEDIACDN_PROFILE) the profile's values
 -- win and the environment fills what it lacks; without, the environment wins and
@@ -35,6 +37,9 @@ M.KEYS = {
   { key = "sirv_client_id", env = "SIRV_CLIENT_ID", prompt = "Sirv client ID" },
   { key = "sirv_client_secret", env = "SIRV_CLIENT_SECRET", prompt = "Sirv client secret", secret = true },
   { key = "sirv_base_url", env = "SIRV_BASE_URL", prompt = "Sirv API URL", default = "https://api.sirv.com" },
+  { key = "sirv_alias", env = "SIRV_ALIAS", prompt = "Sirv account alias for image URLs (ALIAS.sirv.com)" },
+  { key = "sirv_cdn_base", env = "SIRV_CDN_BASE", prompt = "Sirv image domain, if custom (https://img.example.com)" },
+  { key = "sirv_jwt_key", env = "SIRV_JWT_KEY", prompt = "JWT key of a protected folder (sirv url --sign)", secret = true },
 }
 
 local BY_NAME = {}

@@ -23,6 +23,7 @@ local HANDLERS = {
   ["sirv mkdir"] = { "mediacdn.cli.cmd_sirv", "mkdir" },
   ["sirv search"] = { "mediacdn.cli.cmd_sirv", "search" },
   ["sirv limits"] = { "mediacdn.cli.cmd_sirv", "limits" },
+  ["sirv url"] = { "mediacdn.cli.cmd_url", "url" },
   ["sirv cp"] = { "mediacdn.cli.cmd_transfer", "cp" },
   ["sirv sync"] = { "mediacdn.cli.cmd_transfer", "sync" },
   ["sirv meta get"] = { "mediacdn.cli.cmd_meta", "get" },

@@ -38,7 +38,7 @@ end
 
 local function add_sirv(root)
   local sirv = root:command("sirv", "Work with a Sirv account: files, folders, sync, metadata, limits.")
-  sirv:summary("Sirv: ls, stat, cp, sync, rm, mv, mkdir, search, meta, limits")
+  sirv:summary("Sirv: ls, stat, cp, sync, rm, mv, mkdir, search, meta, limits, url")
   sirv:command_target("sirv_command")
   sirv:help_max_width(100)
   sirv:epilog("Sirv paths start with / (or sirv:/); anything else is a local path (file:PATH forces\n"
@@ -129,6 +129,26 @@ local function add_sirv(root)
     "  mediacdn sirv limits\n  mediacdn sirv limits -o json")
   limits:flag("-a --all", "Also the budgets not used in this window.")
 
+  local url = command(sirv, "url", "Print an image URL (resize, crop, format, srcset, signed)",
+    "Print the Sirv URL of an image with dynamic-imaging options (NAME=VALUE: w=300, format=webp,\n"
+      .. "crop.type=face, text=Sale, ...; checked, escaped and sorted by mediacdn.sirv.url), a srcset,\n"
+      .. "or a protected URL signed locally (--sign; the key from SIRV_JWT_KEY or the profile).\n"
+      .. "Nothing is sent. The base: --alias, --base, SIRV_ALIAS / SIRV_CDN_BASE or the profile.",
+    "  mediacdn sirv url /products/shoe.jpg w=300 format=webp --alias acme\n"
+      .. "  mediacdn sirv url '/a b.jpg' crop.type=face crop.aspectratio=1:1 w=400 --base https://img.example.com\n"
+      .. "  mediacdn sirv url /hero.jpg format=webp --srcset 320,640,1280 --alias acme\n"
+      .. "  SIRV_JWT_KEY=... mediacdn sirv url /private/a.jpg w=300 --sign --expires-in 600 --alias acme")
+  url:argument("path", "The image's Sirv path.")
+  url:argument("options", "Sirv options as NAME=VALUE."):args("*")
+  url:option("--alias", "The account alias: https://ALIAS.sirv.com."):argname("NAME")
+  url:option("--base", "The image base URL (a custom domain)."):argname("URL")
+  url:option("--srcset", "Print a srcset with these widths."):argname("W1,W2,...")
+  url:option("--dpr", "Print a srcset with these pixel ratios (needs w= or h=)."):argname("1,2,...")
+  url:flag("--sign", "A protected URL: a JWT signed locally with the folder's key.")
+  url:option("--expires-in", "How long a signed URL is valid.", "300"):argname("SECONDS"):convert(tonumber)
+  url:flag("--no-strict", "Pass unknown option names and words through (options Sirv added later).")
+  url:flag("--path-encoded", "PATH is already percent-encoded.")
+
   M.add_meta(sirv)
   return sirv
 end
@@ -209,7 +229,7 @@ end
 
 --- The whole grammar.
 function M.build()
-  local root = argparse("mediacdn", "Command line for Sirv (files, sync, metadata, limits).")
+  local root = argparse("mediacdn", "Command line for Sirv (files, sync, metadata, limits, image URLs).")
   root:command_target("command")
   root:help_max_width(100)
   root:help_description_margin(32)
