@@ -48,6 +48,13 @@ describe("mediacdn command line", function()
       assert.matches("sirv", r.out)
       r = cli.run(nil, { "--version" })
       assert.matches("^mediacdn %d+%.%d+%.%d+\n$", r.out)
+      -- without MEDIACDN_LUA the sh part of bin/mediacdn picks an installed interpreter
+      r = cli.run(nil, { "--version" }, { env = { MEDIACDN_LUA = false } })
+      assert.equal(0, r.rc, r.err)
+      assert.matches("^mediacdn %d+%.%d+%.%d+\n$", r.out)
+      r = cli.run(nil, { "--version" }, { env = { MEDIACDN_LUA = false, PATH = "/nonexistent" } })
+      assert.equal(2, r.rc)
+      assert.matches("no Lua interpreter found", r.err)
     end)
   end)
 
