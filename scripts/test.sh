@@ -53,5 +53,6 @@ for vm in ${MC_VMS:-lua5.4 luajit}; do
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done
 
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "skipped (pending): $skipped"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
