@@ -25,6 +25,15 @@ void mc_headers_free(mc_headers *h) {
   mc_headers_init(h);
 }
 
+int64_t mc_body_parts_length(const mc_body *b) {
+  int64_t n = 0;
+  size_t i;
+  for (i = 0; i < b->nparts; i++) {
+    n += b->parts[i].data ? (int64_t)b->parts[i].len : b->parts[i].length;
+  }
+  return n;
+}
+
 static char *dup_n(const char *s, size_t n) {
   char *p = malloc(n + 1);
   if (p) {

@@ -29,8 +29,19 @@ typedef struct mc_headers {
 typedef enum mc_body_kind {
   MC_BODY_NONE = 0,
   MC_BODY_MEMORY,   /* data/len */
-  MC_BODY_FILE      /* path + offset + length: streamed from disk */
+  MC_BODY_FILE,     /* path + offset + length: streamed from disk */
+  MC_BODY_PARTS     /* parts/nparts: bytes and file ranges sent in order (multipart) */
 } mc_body_kind;
+
+/* One piece of an MC_BODY_PARTS body: bytes (data != NULL) or a file range
+** [offset, offset + length) of path, streamed from disk. length is exact. */
+typedef struct mc_body_part {
+  const char *data;      /* borrowed */
+  size_t len;
+  const char *path;      /* borrowed */
+  int64_t offset;
+  int64_t length;
+} mc_body_part;
 
 typedef struct mc_body {
   mc_body_kind kind;
@@ -39,7 +50,12 @@ typedef struct mc_body {
   const char *path;      /* MC_BODY_FILE: borrowed */
   int64_t offset;
   int64_t length;        /* -1: to the end of the file */
+  const mc_body_part *parts; /* MC_BODY_PARTS: borrowed */
+  size_t nparts;
 } mc_body;
+
+/* The byte count of an MC_BODY_PARTS body (the sum of its parts). */
+int64_t mc_body_parts_length(const mc_body *b);
 
 typedef struct mc_request {
   const char *method;    /* "GET", "POST", "DELETE", "HEAD", "PATCH", ... */

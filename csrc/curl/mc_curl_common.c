@@ -12,6 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* One segment of a multi-part body: bytes or a file range, at body offset `at`. */
+typedef struct mc_curl_seg {
+  int64_t at;
+  int64_t len;
+  const char *mem;   /* bytes (inside x->seg_mem), or NULL */
+  int fd;            /* a file range: its fd (-1 for bytes) */
+  int64_t start;     /* file offset of the range */
+} mc_curl_seg;
+
 void mc_curl_xfer_init(mc_curl_xfer *x) {
   memset(x, 0, sizeof *x);
   x->body_fd = -1;
@@ -101,6 +110,38 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+/* Request body bytes of a multi-part body: from the segment holding body_pos
+** (bytes copied, or pread from its file). */
+static size_t read_parts(mc_curl_xfer *x, char *buf, size_t want) {
+  size_t i;
+  for (i = 0; i < x->nsegs; i++) {
+    mc_curl_seg *s = &x->segs[i];
+    int64_t in = x->body_pos - s->at, left = s->len - in;
+    ssize_t n;
+    if (in < 0 || left <= 0) continue;
+    if ((int64_t)want > left) want = (size_t)left;
+    if (s->mem) {
+      memcpy(buf, s->mem + in, want);
+      x->body_pos += (int64_t)want;
+      return want;
+    }
+    do {
+      n = pread(s->fd, buf, want, (off_t)(s->start + in));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      cb_fail(x, MC_TERR_LOCAL, "cannot read body file", strerror(errno));
+      return CURL_READFUNC_ABORT;
+    }
+    if (n == 0) {
+      cb_fail(x, MC_TERR_LOCAL, "body file ended before the announced length", NULL);
+      return CURL_READFUNC_ABORT;
+    }
+    x->body_pos += n;
+    return (size_t)n;
+  }
+  return 0;
+}
+
 /* Request body bytes from the file range, read with pread (no file position,
 ** so a rewind is just a new body_pos). */
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud) {
@@ -109,6 +150,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud) {
   int64_t left = x->body_len - x->body_pos;
   ssize_t n;
   if (left <= 0) return 0;
+  if (x->segs) return read_parts(x, buf, want);
   if ((int64_t)want > left) want = (size_t)left;
   do {
     n = pread(x->body_fd, buf, want, (off_t)(x->body_start + x->body_pos));
@@ -162,6 +204,58 @@ static int open_body_file(mc_curl_xfer *x, const mc_body *b, mc_transport_error 
     return -1;
   }
   x->body_start = b->offset;
+  x->body_pos = 0;
+  return 0;
+}
+
+/* Set up the segments of a multi-part body: the byte parts copied into one
+** buffer the transfer owns, each file part opened and its range checked, so
+** nothing of the request is borrowed once the transfer starts. */
+static int open_body_parts(mc_curl_xfer *x, const mc_body *b, mc_transport_error *err) {
+  size_t i, mem = 0, used = 0;
+  int64_t at = 0;
+  for (i = 0; i < b->nparts; i++) {
+    if (b->parts[i].data) mem += b->parts[i].len;
+  }
+  x->segs = calloc(b->nparts ? b->nparts : 1, sizeof *x->segs);
+  x->seg_mem = malloc(mem ? mem : 1);
+  if (!x->segs || !x->seg_mem) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
+    return -1;
+  }
+  x->nsegs = b->nparts;
+  for (i = 0; i < b->nparts; i++) x->segs[i].fd = -1;
+  for (i = 0; i < b->nparts; i++) {
+    const mc_body_part *p = &b->parts[i];
+    mc_curl_seg *s = &x->segs[i];
+    s->at = at;
+    if (p->data) {
+      memcpy(x->seg_mem + used, p->data, p->len);
+      s->mem = x->seg_mem + used;
+      s->len = (int64_t)p->len;
+      used += p->len;
+    } else {
+      struct stat st;
+      mc_http1_error e;
+      s->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+      if (s->fd < 0) {
+        mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot open body file %s: %s", p->path,
+                               strerror(errno));
+        return -1;
+      }
+      if (fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        mc_transport_error_set(err, MC_TERR_LOCAL, 0, "body file %s is not a regular file", p->path);
+        return -1;
+      }
+      if (mc_http1_body_range(p->path, p->offset, p->length, (int64_t)st.st_size, &s->len, &e) != 0) {
+        mc_transport_error_set(err, e.kind, e.code, "%s", e.message);
+        return -1;
+      }
+      s->start = p->offset;
+    }
+    at += s->len;
+  }
+  x->body_len = at;
   x->body_pos = 0;
   return 0;
 }
@@ -247,6 +341,8 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   if (!has_body && mc_http1_empty_body_counts(method)) has_body = 1;
   if (req->body.kind == MC_BODY_FILE && open_body_file(x, &req->body, err) != 0)
     return -1;
+  if (req->body.kind == MC_BODY_PARTS && open_body_parts(x, &req->body, err) != 0)
+    return -1;
   if (build_headers(x, has_body, err) != 0) return -1;
 
   SETOPT(CURLOPT_URL, req->url);
@@ -279,7 +375,7 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_HTTPHEADER, x->header_list);
 
-  if (has_body && req->body.kind == MC_BODY_FILE) {
+  if (has_body && (req->body.kind == MC_BODY_FILE || req->body.kind == MC_BODY_PARTS)) {
     SETOPT(CURLOPT_UPLOAD, 1L);
 #if LIBCURL_VERSION_NUM >= 0x073e00
     SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
@@ -493,10 +589,19 @@ int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
 }
 
 void mc_curl_release(mc_curl_xfer *x) {
+  size_t i;
   if (x->body_fd >= 0) {
     close(x->body_fd);
     x->body_fd = -1;
   }
+  for (i = 0; i < x->nsegs; i++) {
+    if (x->segs[i].fd >= 0) close(x->segs[i].fd);
+  }
+  free(x->segs);
+  free(x->seg_mem);
+  x->segs = NULL;
+  x->seg_mem = NULL;
+  x->nsegs = 0;
   if (x->sink) {
     fclose(x->sink);
     x->sink = NULL;

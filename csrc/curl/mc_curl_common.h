@@ -35,6 +35,11 @@ typedef struct mc_curl_xfer {
   int64_t body_start;            /* file offset of byte 0 of the body */
   int64_t body_len;
   int64_t body_pos;              /* next byte to send, relative to body_start */
+  /* an MC_BODY_PARTS body: segments (bytes copied into seg_mem, or file
+  ** ranges with their own fds), body_len their total, body_pos as above */
+  struct mc_curl_seg *segs;
+  size_t nsegs;
+  char *seg_mem;
   /* response */
   mc_http1_head head;            /* the head line rule; status of the last status line */
   int sink_state;                /* 0 undecided, 1 to the sink file, 2 in memory */

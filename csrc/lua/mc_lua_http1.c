@@ -76,6 +76,8 @@ static void lh1_copy_seconds(lua_State *L, int req, int plan, const char *name, 
 static int lh1_body_length(lua_State *L, const mc_request *r, int64_t *len, mc_http1_error *err) {
   if (r->body.kind == MC_BODY_MEMORY) {
     *len = (int64_t)r->body.len;
+  } else if (r->body.kind == MC_BODY_PARTS) {
+    *len = mc_body_parts_length(&r->body); /* the caller checks each file part's range */
   } else if (r->body.kind == MC_BODY_FILE) {
     double size;
     if (lua_type(L, 2) != LUA_TNUMBER)
@@ -133,7 +135,8 @@ static int lh1_request(lua_State *L) {
   lua_pushboolean(L, u.is_ip);
   lua_setfield(L, plan, "is_ip");
   lua_pushstring(L, sc->req.body.kind == MC_BODY_MEMORY ? "string"
-                    : sc->req.body.kind == MC_BODY_FILE ? "file" : "none");
+                    : sc->req.body.kind == MC_BODY_FILE ? "file"
+                    : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none");
   lua_setfield(L, plan, "body");
   if (body_len >= 0) {
     mc_pushint(L, body_len);

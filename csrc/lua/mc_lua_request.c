@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Raise "bad argument #n to 'f' (req.<field> must be <what>)". */
@@ -97,6 +98,48 @@ static void lreq_read_headers(lua_State *L, int arg, int t, mc_request *r) {
   }
 }
 
+/* req.body_parts (the table at bp) into r->body: strings and {path, offset,
+** length} file ranges. The parts array lives in a userdata left on the stack;
+** the strings stay referenced by the table. */
+static void lreq_read_parts(lua_State *L, int arg, int bp, mc_request *r) {
+  size_t n = (size_t)lua_rawlen(L, bp), i;
+  mc_body_part *parts;
+  char name[64];
+  if (n == 0) lreq_field_error(L, arg, "body_parts", "a non-empty list of strings and file ranges");
+  parts = (mc_body_part *)lua_newuserdata(L, n * sizeof *parts);
+  memset(parts, 0, n * sizeof *parts);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, bp, (int)i + 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      parts[i].data = lua_tolstring(L, -1, &parts[i].len);
+      lua_pop(L, 1); /* the body_parts table keeps it */
+    } else if (lua_istable(L, -1)) {
+      int p = lua_gettop(L);
+      snprintf(name, sizeof name, "body_parts[%d].path", (int)i + 1);
+      lua_getfield(L, p, "path");
+      if (lua_type(L, -1) != LUA_TSTRING) lreq_field_error(L, arg, name, "a string");
+      parts[i].path = lua_tostring(L, -1);
+      lua_pop(L, 1); /* the part table keeps it */
+      snprintf(name, sizeof name, "body_parts[%d].offset", (int)i + 1);
+      lua_getfield(L, p, "offset");
+      if (!lua_isnil(L, -1)) parts[i].offset = (int64_t)lreq_pop_count(L, arg, name);
+      else lua_pop(L, 1);
+      snprintf(name, sizeof name, "body_parts[%d].length", (int)i + 1);
+      lua_getfield(L, p, "length");
+      if (lua_isnil(L, -1))
+        lreq_field_error(L, arg, name, "a non-negative integer (a file part needs its exact length)");
+      parts[i].length = (int64_t)lreq_pop_count(L, arg, name);
+      lua_pop(L, 1); /* the part table (body_parts keeps it) */
+    } else {
+      snprintf(name, sizeof name, "body_parts[%d]", (int)i + 1);
+      lreq_field_error(L, arg, name, "a string or a file range {path=, offset=, length=}");
+    }
+  }
+  r->body.kind = MC_BODY_PARTS;
+  r->body.parts = parts;
+  r->body.nparts = n;
+}
+
 /* req.body / req.body_file into r->body; returns the body string's index. */
 static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
   size_t len;
@@ -125,6 +168,14 @@ static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
     lua_getfield(L, bf, "length");
     if (!lua_isnil(L, -1)) r->body.length = (int64_t)lreq_pop_count(L, arg, "body_file.length");
     else lua_pop(L, 1);
+  }
+  lua_getfield(L, t, "body_parts");
+  if (!lua_isnil(L, -1)) {
+    int bp = lua_gettop(L);
+    if (!lua_istable(L, bp)) lreq_field_error(L, arg, "body_parts", "a list");
+    if (r->body.kind != MC_BODY_NONE)
+      lreq_field_error(L, arg, "body_parts", "absent when req.body or req.body_file is given");
+    lreq_read_parts(L, arg, bp, r);
   }
   return body_idx;
 }

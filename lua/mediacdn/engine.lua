@@ -186,7 +186,7 @@ local function descriptor(self, intent)
   for k, v in pairs(intent.headers or {}) do req.headers[k] = v end
   -- a streamed upload/download may take as long as its size needs: only the stall
   -- limit applies to it, unless the caller set transfer_timeout
-  req.timeout = intent.timeout or ((intent.body_file or intent.sink) and L.transfer_timeout or L.timeout)
+  req.timeout = intent.timeout or ((intent.body_file or intent.body_parts or intent.sink) and L.transfer_timeout or L.timeout)
   req.connect_timeout = intent.connect_timeout or L.connect_timeout
   req.stall_timeout = intent.stall_timeout or L.stall_timeout
   req.cainfo = intent.cainfo or L.cainfo

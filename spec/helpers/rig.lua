@@ -217,7 +217,7 @@ function M.start_example(opts)
     for _, link in ipairs{ "lua", "build" } do
       sh(("ln -s %s/%s %s/%s"):format(M.root, link, top, link))
     end
-    for _, f in ipairs{ "upload_proxy.lua", "list_folder.lua", "sirv_images.lua" } do
+    for _, f in ipairs{ "upload_proxy.lua", "list_folder.lua", "sirv_images.lua", "sparevideos_uploads.lua" } do
       sh(("ln -s %s/examples/openresty/%s %s/%s"):format(M.root, f, ex, f))
     end
     local conf = assert(read_file(M.root .. "/examples/openresty/nginx.conf"))

@@ -17,6 +17,7 @@
 static int passed, failed;
 
 void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
+void test_sparevideos(int *passed_out, int *failed_out); /* test_sparevideos.c */
 
 #define CHECK(cond)                                                     \
   do {                                                                  \
@@ -360,6 +361,7 @@ int main(void) {
   test_rate_decide();
   test_admit();
   test_imgurl(&passed, &failed);
+  test_sparevideos(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

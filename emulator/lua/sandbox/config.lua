@@ -18,6 +18,14 @@ local config = {
   max_upload = 1024 * 1024 * 1024,  -- 1 GiB: larger bodies get 413
   max_json_body = 16 * 1024 * 1024,
   signing_key = nil,          -- per-process random HMAC key for tokens (set in init)
+  -- SpareVideos (sandbox.sv)
+  sv_public_key = "sandbox-public-key",    -- env SPAREVIDEOS_PUBLIC_KEY
+  sv_private_key = "sandbox-private-key",  -- env SPAREVIDEOS_PRIVATE_KEY
+  sv_convert_seconds = 2,     -- time from a conversion request until the streams are ready
+  sv_page_size = 2000,        -- codes per page of /me/files
+  sv_clock_offset = 0,        -- seconds the SpareVideos clock (expiry checks, Date header) is ahead
+  sv_max_files = 0,           -- quota: initiate fails with 10006 beyond it (0 = none)
+  sv_fetch_rate = 0,          -- bytes/s cap of remote_file fetches (0 = none), to watch progress
 }
 
 -- knobs POST /_sandbox/config may change, with their checks
@@ -27,6 +35,11 @@ config.runtime_knobs = {
   job_seconds = { min = 0, max = 3600 },
   token_clock_offset = { min = -31536000, max = 31536000 },
   window_seconds = { min = 1, max = 31536000 },
+  sv_convert_seconds = { min = 0, max = 86400 },
+  sv_page_size = { min = 1, max = 100000 },
+  sv_clock_offset = { min = -31536000, max = 31536000 },
+  sv_max_files = { min = 0, max = 100000000 },
+  sv_fetch_rate = { min = 0, max = 1e12 },
 }
 
 local function random_bytes(n)
@@ -56,6 +69,10 @@ function config.load_env()
   config.scroll_ttl = tonumber(os_getenv("MEDIACDN_SANDBOX_SCROLL_TTL") or "") or config.scroll_ttl
   config.job_seconds = tonumber(os_getenv("MEDIACDN_SANDBOX_JOB_SECONDS") or "") or config.job_seconds
   config.signing_key = random_bytes(32)
+  local svp, svk = os_getenv("SPAREVIDEOS_PUBLIC_KEY"), os_getenv("SPAREVIDEOS_PRIVATE_KEY")
+  if svp and svp ~= "" then config.sv_public_key = svp end
+  if svk and svk ~= "" then config.sv_private_key = svk end
+  config.sv_convert_seconds = tonumber(os_getenv("MEDIACDN_SANDBOX_SV_CONVERT_SECONDS") or "") or config.sv_convert_seconds
 end
 
 -- a view without secrets, for GET /_sandbox/config
@@ -71,6 +88,12 @@ function config.public()
     hourly_limit = config.hourly_limit,
     token_clock_offset = config.token_clock_offset,
     max_upload = config.max_upload,
+    sv_public_key = config.sv_public_key,
+    sv_convert_seconds = config.sv_convert_seconds,
+    sv_page_size = config.sv_page_size,
+    sv_clock_offset = config.sv_clock_offset,
+    sv_max_files = config.sv_max_files,
+    sv_fetch_rate = config.sv_fetch_rate,
   }
 end
 

@@ -11,6 +11,7 @@
 --   POST /_sandbox/reset                  forget files, meta, jobs, tokens, faults, counters
 --   GET|POST /_sandbox/config {latency_ms, scroll_ttl, job_seconds, window_seconds, token_clock_offset}
 --   GET  /_sandbox/zip/<job id>/<name>    a finished zip job's archive
+--   /_sandbox/sv/*                        SpareVideos: seed, tokens, files, reset (sandbox.sv.control)
 
 local config = require "sandbox.config"
 local http = require "sandbox.http"
@@ -57,6 +58,7 @@ function control.reset_all()
   require("sandbox.handlers.search").reset()
   require("sandbox.handlers.tus").reset()
   require("sandbox.handlers.account").reset()
+  require("sandbox.sv.state").reset()
   events.reset()
   faults.clear()
   counters.reset()
@@ -206,6 +208,9 @@ function control.handle(method, uri)
   if uri:sub(-1) == "/" and #uri > 10 then uri = uri:sub(1, -2) end
   if sub(uri, 1, 14) == "/_sandbox/zip/" and (method == "GET" or method == "HEAD") then
     return zip_download(uri)
+  end
+  if sub(uri, 1, 13) == "/_sandbox/sv/" then
+    return require("sandbox.sv.control").handle(method, uri)
   end
   local fn = routes[method .. " " .. uri]
   if not fn then

@@ -105,6 +105,7 @@ end
 
 -- get(url, opts) -> result
 -- opts: auth = {username, password}, sink = function(chunk) (only for a 200 body),
+--       on_headers = function(res) (each response's status and headers, before its body),
 --       max_redirects (3)
 -- result: { url, code?, reason?, version?, headers?, error?, timing = {...} }
 function fetcher.get(url, opts)
@@ -153,6 +154,7 @@ function fetcher.get(url, opts)
       return { url = url, error = "send failed: " .. tostring(serr), timing = timing }
     end
     local res, rerr = read_headers(sock)
+    if res and opts.on_headers then opts.on_headers(res) end
     timing.start = util.now() - t0
     if not res then
       sock:close()

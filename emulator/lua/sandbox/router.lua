@@ -5,6 +5,7 @@
 --              -> query/body validation -> handler -> headers -> send
 -- /upload/*    the tus endpoint handed out by getFilesTusUrl (sandbox.handlers.tus)
 -- /cdn/*       public file bytes (JWT URLs, zip results)
+-- /api/v1/*, /fileservers/upload*, /thumbnail/*, /sv/streams/*   SpareVideos (sandbox.sv)
 
 local config = require "sandbox.config"
 local endpoints = require "sandbox.endpoints"
@@ -38,6 +39,7 @@ router.handlers = handlers
 local tus = require "sandbox.handlers.tus"
 local control = require "sandbox.control"
 local cdn = require "sandbox.handlers.cdn"
+local sv = require "sandbox.sv"
 
 local function common_headers(h)
   h["server"] = "Sirv.API"
@@ -295,6 +297,9 @@ function router.handle()
       if res then return http.send(res) end
     end
     return http.send(cdn.handle(method, uri), mode)
+  end
+  if sv.owns(uri) then
+    return sv.handle(method, uri, apply_fault)
   end
   return send(http.boom(404, "Not Found"))
 end

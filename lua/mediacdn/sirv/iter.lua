@@ -240,4 +240,7 @@ function M.events(client, filter)
   return iterate(cur)
 end
 
+-- for other paginated listings (mediacdn.sparevideos): a cursor over fields with
+-- fetch(cur) -> items | nil, err (set cur.exhausted on the last page), and its for-loop
+M.new_cursor, M.iterate = new_cursor, iterate
 return M

@@ -33,7 +33,9 @@
 --     server closed the idle connection) is sent again on a fresh one, as
 --     curl does;
 --   * request bodies from req.body, or streamed from req.body_file
---     {path, offset, length} in 64 KiB chunks, always with Content-Length.
+--     {path, offset, length} in 64 KiB chunks, or req.body_parts (strings and
+--     file ranges in order, e.g. a multipart form around a file), always with
+--     Content-Length.
 --
 -- Errors are terr tables {kind, message, code}. `code` is the equivalent
 -- libcurl error number (7 connect, 28 timeout, 56 receive, ...) so that both
@@ -45,6 +47,8 @@ local options = require "mediacdn.transport.options"
 local phase = require "mediacdn.transport.phase"
 
 local rawget = rawget
+local ipairs = ipairs
+local pairs = pairs
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
@@ -226,10 +230,52 @@ function T:_connect(st, plan)
   return true
 end
 
+-- Stream `length` bytes of an open file from `offset` in CHUNK pieces. A short
+-- file is a local error (Content-Length is already on the wire, so the caller
+-- closes the connection). `what` names the field for the message.
+local function send_file(st, file, offset, length, what)
+  local sock = st.sock
+  if not file:seek("set", offset) then
+    return nil, terr("local", "cannot seek in body file", C.READ_ERROR)
+  end
+  local left = length
+  while left > 0 do
+    local data = file:read(math_min(CHUNK, left))
+    if not data or #data == 0 then
+      return nil, terr("local", format("body file ended %d bytes before %s", left, what), C.READ_ERROR)
+    end
+    local ok, terr_ = arm(st)
+    if not ok then return nil, terr_ end
+    local sent, err = sock:send(data)
+    if not sent then return nil, io_error(st, "send", err) end
+    left = left - #data
+  end
+  return true
+end
+
+-- The parts of req.body_parts after the head: strings as they are, file
+-- ranges streamed from their open files (files[i]).
+local function send_parts(st, req, files)
+  for i, p in ipairs(req.body_parts) do
+    if type(p) == "string" then
+      if #p > 0 then
+        local ok, terr_ = arm(st)
+        if not ok then return nil, terr_ end
+        local sent, err = st.sock:send(p)
+        if not sent then return nil, io_error(st, "send", err) end
+      end
+    else
+      local ok, terr_ = send_file(st, files[i], p.offset or 0, p.length, ("body_parts[%d].length"):format(i))
+      if not ok then return nil, terr_ end
+    end
+  end
+  return true
+end
+
 --[[
-Send the head and the body (a string in the same send; a file slice streamed
-in CHUNK pieces). Returns true | nil, terr, stale where `stale` says the
-failure looks like a dead pooled connection (retry on a fresh one).
+Send the head and the body (a string in the same send; a file slice or the
+parts streamed in CHUNK pieces). Returns true | nil, terr, stale where `stale`
+says the failure looks like a dead pooled connection (retry on a fresh one).
 ]]
 local function send_request(st, req, plan, file)
   local sock = st.sock
@@ -244,26 +290,9 @@ local function send_request(st, req, plan, file)
   if not sent then
     return nil, io_error(st, "send", err), st.reused and stale_failure(err)
   end
+  if plan.body == "parts" then return send_parts(st, req, file) end
   if plan.body ~= "file" or plan.length == 0 then return true end
-  -- a short file is a local error (Content-Length is already on the wire,
-  -- so the connection is closed by the caller)
-  if not file:seek("set", plan.offset) then
-    return nil, terr("local", "cannot seek in body file", C.READ_ERROR)
-  end
-  local left = plan.length
-  while left > 0 do
-    local data = file:read(math_min(CHUNK, left))
-    if not data or #data == 0 then
-      return nil, terr("local", format("body file ended %d bytes before "
-        .. "body_file.length", left), C.READ_ERROR)
-    end
-    ok, terr_ = arm(st)
-    if not ok then return nil, terr_ end
-    sent, err = sock:send(data)
-    if not sent then return nil, io_error(st, "send", err) end
-    left = left - #data
-  end
-  return true
+  return send_file(st, file, plan.offset, plan.length, "body_file.length")
 end
 
 -- The sink file of a 2xx body: opened (created/truncated) when the head says
@@ -379,6 +408,32 @@ local function open_body_file(req)
   return f, size
 end
 
+-- The file parts of req.body_parts (already validated) opened, each range
+-- checked against its file's size before anything is sent: files | nil, terr.
+local function open_body_parts(req)
+  local files = {}
+  local function fail(e)
+    for _, f in pairs(files) do f:close() end
+    return nil, e
+  end
+  for i, p in ipairs(req.body_parts) do
+    if type(p) == "table" then
+      local f, err = io_open(p.path, "rb")
+      if not f then return fail(terr("local", "cannot open body file: " .. tostring(err), C.READ_ERROR)) end
+      files[i] = f
+      local size = f:seek("end")
+      if not size then
+        return fail(terr("local", "body file " .. p.path .. " is not a regular file", C.READ_ERROR))
+      end
+      if (p.offset or 0) + p.length > size then
+        return fail(terr("local", format("body_parts[%d]: the range ends past the end of %s (%d bytes)",
+          i, p.path, size), C.READ_ERROR))
+      end
+    end
+  end
+  return files
+end
+
 --- t:request(req) -> res | nil, terr
 function T:request(req)
   if type(req) ~= "table" then
@@ -399,6 +454,12 @@ function T:request(req)
     if file then file:close() end
     return nil, perr
   end
+  local parts
+  if plan.body == "parts" then
+    parts, perr = open_body_parts(req)
+    if not parts then return nil, perr end
+    file = parts
+  end
   local st = {
     where = plan.authority, timeout = plan.timeout, stall = plan.stall_timeout,
     connect = plan.connect_timeout,
@@ -412,7 +473,11 @@ function T:request(req)
     res, terr_, stale = self:_attempt(st, req, plan, file)
     if res or not stale then break end
   end
-  if file then file:close() end
+  if parts then
+    for _, f in pairs(parts) do f:close() end
+  elseif file then
+    file:close()
+  end
   if not res then return nil, terr_ end
   res.elapsed = now() - started
   return res
