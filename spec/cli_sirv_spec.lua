@@ -31,6 +31,8 @@ describe("mediacdn command line", function()
         cmds[#cmds + 1] = { "sirv", c }
       end
       for _, c in ipairs{ "get", "set", "export", "import" } do cmds[#cmds + 1] = { "sirv", "meta", c } end
+      cmds[#cmds + 1] = { "sv" }
+      for _, c in ipairs{ "upload", "ls", "info", "rm", "sign" } do cmds[#cmds + 1] = { "sv", c } end
       for _, c in ipairs(cmds) do
         local args = {}
         for i, w in ipairs(c) do args[i] = w end

@@ -11,6 +11,7 @@
 --   sirv_base_url = https://api.sirv.com
 --   sirv_alias = acme                  (image URLs: https://acme.sirv.com)
 --   sirv_cdn_base, sirv_jwt_key        (a custom image domain; the key for signed URLs)
+--   sparevideos_public_key, sparevideos_private_key, sparevideos_base_url
 --
 -- Precedence: with --profile NAME (or env MEDIACDN_PROFILE) the profile's values
 -- win and the environment fills what it lacks; without, the environment wins and
@@ -40,6 +41,10 @@ M.KEYS = {
   { key = "sirv_alias", env = "SIRV_ALIAS", prompt = "Sirv account alias for image URLs (ALIAS.sirv.com)" },
   { key = "sirv_cdn_base", env = "SIRV_CDN_BASE", prompt = "Sirv image domain, if custom (https://img.example.com)" },
   { key = "sirv_jwt_key", env = "SIRV_JWT_KEY", prompt = "JWT key of a protected folder (sirv url --sign)", secret = true },
+  { key = "sparevideos_public_key", env = "SPAREVIDEOS_PUBLIC_KEY", prompt = "SpareVideos public key" },
+  { key = "sparevideos_private_key", env = "SPAREVIDEOS_PRIVATE_KEY", prompt = "SpareVideos private key", secret = true },
+  { key = "sparevideos_base_url", env = "SPAREVIDEOS_BASE_URL", prompt = "SpareVideos API URL",
+    default = "https://devs.sparevideos.com/api/v1" },
 }
 
 local BY_NAME = {}

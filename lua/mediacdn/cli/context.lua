@@ -7,6 +7,7 @@
 --   ctx.reporter        -- progress.new{...}
 --   ctx.on_limit        -- "stop" (default) | "wait"
 --   ctx:sirv()          -- the client (credentials from env / profile; exit 2 without)
+--   ctx:sv(), ctx:sv_keys()  -- the SpareVideos client; its keys and API URL
 --   ctx:redact(s)       -- s without any secret
 --   ctx:limit_hit(err)  -- a rate_limited error: remember the reset, stop scheduling
 --   ctx.stopping, ctx.limit = { reset_at =, type = }, ctx.interrupted
@@ -126,6 +127,32 @@ function Context:sirv()
     on_event = function(ev) self:on_event(ev) end,
   }
   return self._sirv
+end
+
+--- The SpareVideos keys and API URL (exit 2 without the keys).
+function Context:sv_keys()
+  if self._sv_keys then return self._sv_keys end
+  local v, secrets = config.resolve({ "sparevideos_public_key", "sparevideos_private_key", "sparevideos_base_url" },
+    { profile = self.args.profile, config = self.args.config })
+  for _, s in ipairs(secrets) do self.secrets[#self.secrets + 1] = s end
+  if not v.sparevideos_public_key or not v.sparevideos_private_key then
+    exit.usage("no SpareVideos keys: set SPAREVIDEOS_PUBLIC_KEY and SPAREVIDEOS_PRIVATE_KEY, or run mediacdn configure")
+  end
+  local base = v.sparevideos_base_url
+  if base and not base:match("^https?://[^/]") then
+    exit.usage(("the SpareVideos API URL must start with http:// or https:// (got %s)"):format(base))
+  end
+  self._sv_keys = { public_key = v.sparevideos_public_key, private_key = v.sparevideos_private_key, base_url = base }
+  return self._sv_keys
+end
+
+--- The SpareVideos client (made once).
+function Context:sv()
+  if self._sv then return self._sv end
+  local k = self:sv_keys()
+  self._sv = require("mediacdn.sparevideos").new{ public_key = k.public_key, private_key = k.private_key,
+    base_url = k.base_url, on_event = function(ev) self:on_event(ev) end }
+  return self._sv
 end
 
 --- A rate_limited error: stop scheduling new work, remember the latest reset,

@@ -30,6 +30,11 @@ local HANDLERS = {
   ["sirv meta set"] = { "mediacdn.cli.cmd_meta", "set" },
   ["sirv meta export"] = { "mediacdn.cli.cmd_meta", "export" },
   ["sirv meta import"] = { "mediacdn.cli.cmd_meta", "import" },
+  ["sv upload"] = { "mediacdn.cli.cmd_sv", "upload" },
+  ["sv ls"] = { "mediacdn.cli.cmd_sv", "ls" },
+  ["sv info"] = { "mediacdn.cli.cmd_sv", "info" },
+  ["sv rm"] = { "mediacdn.cli.cmd_sv", "rm" },
+  ["sv sign"] = { "mediacdn.cli.cmd_sv", "sign" },
   ["configure"] = { "mediacdn.cli.cmd_configure", "run" },
 }
 
@@ -57,6 +62,7 @@ end
 local function key_of(args)
   local k = args.command
   if args.sirv_command then k = k .. " " .. args.sirv_command end
+  if args.sv_command then k = k .. " " .. args.sv_command end
   if args.meta_command then k = k .. " " .. args.meta_command end
   return k
 end

@@ -4,7 +4,8 @@
 --   local p = parser.build()            -- an argparse parser
 --   local ok, args = p:pparse(argv)     -- args.command, args.sirv_command, ...
 --
--- Targets: args.command ("sirv" | "configure"), args.sirv_command ("ls", "cp", ...),
+-- Targets: args.command ("sirv" | "sv" | "configure"), args.sirv_command ("ls", "cp", ...),
+-- args.sv_command ("upload", "ls", "info", "rm", "sign"),
 -- args.meta_command ("get" | "set" | "export" | "import"). Global options (before or
 -- after the command): --profile, --config, --output, --quiet, --verbose,
 -- --no-progress, --on-limit.
@@ -217,6 +218,64 @@ function M.add_meta(sirv)
   transfers_option(import)
 end
 
+--- `mediacdn sv ...` (SpareVideos)
+function M.add_sv(root)
+  local sv = root:command("sv", "Work with a SpareVideos account: upload, convert, list, info, delete, sign.")
+  sv:summary("SpareVideos: upload, ls, info, rm, sign")
+  sv:command_target("sv_command")
+  sv:help_max_width(100)
+  sv:epilog("Keys: env SPAREVIDEOS_PUBLIC_KEY, SPAREVIDEOS_PRIVATE_KEY (SPAREVIDEOS_BASE_URL, with /api/v1,\n"
+    .. "for a sandbox) or a profile (mediacdn configure). Run mediacdn sv COMMAND --help for examples.")
+
+  local up = command(sv, "upload", "Upload videos (files or URLs), optionally convert and wait",
+    "Upload local files (streamed) or have SpareVideos fetch URLs; each file's code is printed as\n"
+      .. "soon as it is stored (keep it: the conversion is what is billed). --convert asks for the\n"
+      .. "conversion; --wait also waits until the streams are ready and prints them.",
+    "  mediacdn sv upload talk.mp4\n  mediacdn sv upload https://example.com/clip.mp4 --convert\n"
+      .. "  mediacdn sv upload a.mp4 b.mp4 --wait --mp4-only -o json")
+  up:argument("sources", "Local video files or http(s) URLs."):args("+")
+  up:flag("--convert", "Ask for the conversion after the upload.")
+  up:flag("--wait", "Convert and wait until the streams are ready (implies --convert).")
+  up:flag("--sd-only", "Convert to SD only.")
+  up:flag("--mp4-only", "Convert to MP4 only.")
+  up:option("--timeout", "Give up waiting after this long.", "1800"):argname("SECONDS"):convert(tonumber)
+  up:option("--transfers", "How many uploads run at once.", "2"):argname("N"):convert(tonumber)
+
+  local ls = command(sv, "ls", "List the account's files",
+    "List every file code of the account (all pages); -l also shows extension, playtime and state.",
+    "  mediacdn sv ls\n  mediacdn sv ls -l\n  mediacdn sv ls -o json | jq -r .code")
+  ls:flag("-l --long", "Extension, playtime and whether the streams are ready (one request per file).")
+
+  local info = command(sv, "info", "Show files: streams, playtime, thumbnail",
+    "Show each file's extension, playtime, thumbnail and stream URLs (HLS, DASH, MP4, WebM).",
+    "  mediacdn sv info 1488633857-11PYNC\n  mediacdn sv info -o json 1488633857-11PYNC")
+  info:argument("codes", "File codes."):args("+")
+
+  local rm = command(sv, "rm", "Delete files",
+    "Delete files by code (in batches of 100).",
+    "  mediacdn sv rm 1488633857-11PYNC 1484846059-40SVCC")
+  rm:argument("codes", "File codes."):args("+")
+
+  local sign = command(sv, "sign", "Print a signed request token (for backends)",
+    "Print the token of a signed SpareVideos call, made with your keys and nothing sent: e.g. an\n"
+      .. "upload slot for a browser (upload initiate). Calls: upload initiate, upload convert, file get,\n"
+      .. "file update, files get, files delete. Default lifetime: 3600 s for upload initiate, 120 s for\n"
+      .. "files delete, 60 s for files get, 30 s for the rest. --url prints the whole request.",
+    "  mediacdn sv sign upload initiate\n  mediacdn sv sign file get --file-code 1488633857-11PYNC --url\n"
+      .. "  mediacdn sv sign upload convert --file-code C --mp4-only --expires-in 300 -o json")
+  sign:argument("method", "upload, file or files.")
+  sign:argument("action", "initiate, convert, get, update or delete.")
+  sign:option("--file-code", "The file code (convert, file get, file update)."):argname("CODE")
+  sign:option("--thumbnail", "The thumbnail file name (file update)."):argname("NAME")
+  sign:option("--codes", "File codes (files delete)."):argname("C1,C2")
+  sign:flag("--sd-only", "convert_sd_only (upload convert).")
+  sign:flag("--mp4-only", "convert_mp4_only (upload convert).")
+  sign:option("--expires-in", "Lifetime in seconds (default by call)."):argname("SECONDS"):convert(tonumber)
+  sign:option("--expires", "An absolute expiry (epoch seconds) instead."):argname("EPOCH"):convert(tonumber)
+  sign:flag("--url", "Print the HTTP method and the request URL with the token.")
+  return sv
+end
+
 local function add_configure(root)
   local c = command(root, "configure", "Write credentials to a profile",
     "Ask for credentials and write them to the profile file (~/.config/mediacdn/config, or --config),\n"
@@ -229,14 +288,14 @@ end
 
 --- The whole grammar.
 function M.build()
-  local root = argparse("mediacdn", "Command line for Sirv (files, sync, metadata, limits, image URLs).")
+  local root = argparse("mediacdn", "Command line for Sirv (files, sync, metadata, limits, image URLs) and SpareVideos.")
   root:command_target("command")
   root:help_max_width(100)
   root:help_description_margin(32)
   root:epilog("Exit codes: 0 success, 1 some items failed (each listed), 2 usage error (nothing was sent),\n"
     .. "3 stopped at the hourly rate limit, 130 interrupted (Ctrl-C; run the same command again).\n\n"
     .. "Examples:\n  mediacdn configure\n  mediacdn sirv ls -l /\n  mediacdn sirv sync ./images /images\n"
-    .. "  mediacdn sirv limits\n\nRun mediacdn COMMAND --help (e.g. mediacdn sirv sync --help) for more.")
+    .. "  mediacdn sirv limits\n  mediacdn sv upload talk.mp4 --wait\n\nRun mediacdn COMMAND --help (e.g. mediacdn sirv sync --help) for more.")
   root:option("--profile", "Use this profile of the profile file (env MEDIACDN_PROFILE)."):argname("NAME")
   root:option("--config", "The profile file (env MEDIACDN_CONFIG; default ~/.config/mediacdn/config).")
     :argname("FILE")
@@ -252,6 +311,7 @@ function M.build()
     os.exit(0)
   end)
   add_sirv(root)
+  M.add_sv(root)
   add_configure(root)
   return root
 end
