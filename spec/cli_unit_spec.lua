@@ -72,7 +72,7 @@ describe("cli.plan", function()
   it("downloads when the times are more than a second apart", function()
     local src = tree{ a = { size = 1, mtime = 100.9 }, b = { size = 1, mtime = 100 } }
     local dst = tree{ a = { size = 1, mtime = 100 }, b = { size = 1, mtime = 300 }, ["a.part"] = { size = 1, mtime = 1 },
-      x = { size = 1, mtime = 1 } }
+      ["a.part.json"] = { size = 1, mtime = 1 }, ["a.part.rest"] = { size = 1, mtime = 1 }, x = { size = 1, mtime = 1 } }
     local p = plan.compare(src, dst, { mode = "down", delete = true })
     assert.equal(1, #p.transfers)
     assert.equal("b", p.transfers[1].rel)

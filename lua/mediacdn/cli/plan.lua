@@ -63,8 +63,10 @@ function M.compare(src, dst, opts)
   if opts.delete then
     for rel in pairs(dst.files) do
       if not src.files[rel] then
-        -- a download in progress of a file the source has (name.part) is ours: keep it
-        local base = opts.mode == "down" and rel:match("^(.*)%.part$")
+        -- a download in progress of a file the source has (name.part and its resume
+        -- state name.part.json / name.part.rest) is ours: keep it
+        local base = opts.mode == "down" and (rel:match("^(.*)%.part$") or rel:match("^(.*)%.part%.json$")
+          or rel:match("^(.*)%.part%.rest$"))
         if not (base and src.files[base]) then p.deletes[#p.deletes + 1] = rel end
       end
     end
