@@ -107,6 +107,7 @@ function Reporter:erase()
   local parts = { "\r\27[2K" }
   for _ = 2, self.drawn do parts[#parts + 1] = "\27[1A\27[2K" end
   self.out:write(concat(parts))
+  self.out:flush() -- before anything goes to stderr, which is not buffered
   self.drawn = 0
 end
 
