@@ -55,8 +55,8 @@ function M.upload(sirv, lpath, rpath, item)
     what = ("upload %s -> %s"):format(lpath, rpath),
     text = ("uploaded %s -> %s (%s)"):format(lpath, rpath, format.size(item.size)),
     obj = { action = "upload", source = lpath, destination = rpath, bytes = item.size, reason = item.reason },
-    run = function()
-      return sirv:upload(rpath, lpath)
+    run = function(_, on_progress)
+      return sirv:upload(rpath, lpath, { on_progress = on_progress })
     end,
   }
 end
@@ -69,10 +69,10 @@ function M.download(sirv, rpath, lpath, item)
     what = ("download %s -> %s"):format(rpath, lpath),
     text = ("downloaded %s -> %s (%s)"):format(rpath, lpath, format.size(item.size)),
     obj = { action = "download", source = rpath, destination = lpath, bytes = item.size, reason = item.reason },
-    run = function()
+    run = function(_, on_progress)
       local ok, err = M.mkdir_p(parent(lpath))
       if not ok then return nil, local_error("getFilesDownload", err) end
-      local done, derr = sirv:download(rpath, lpath)
+      local done, derr = sirv:download(rpath, lpath, { on_progress = on_progress })
       if not done then return nil, derr end
       if item.mtime and item.mtime > 0 then
         local t = floor(item.mtime)
