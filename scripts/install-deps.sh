@@ -12,6 +12,7 @@ PKGS=(
   nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
   procps lua-socket lua-luv openssl
   lua-argparse lua-filesystem bsdutils   # the mediacdn command line (bsdutils: script, for its pty spec)
+  libhiredis-dev redis-server lua-nginx-redis   # fleet sharing (lua-nginx-redis pulls nginx-extras)
 )
 
 missing=()
@@ -28,4 +29,23 @@ if ((${#missing[@]})); then
   # luajit2 (OpenResty's branch) conflicts with Debian's plain luajit packages:
   # apt resolves that by removing the plain ones, which is what nginx's Lua module needs.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node + the real @tus/server for the tus specs and benches: Debian's nodejs/npm
+# when node is missing, then `npm ci` into the project-local directory picked
+# by the Node version (scripts/tus-server-dir.sh), only when its lock changed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  echo "installing: nodejs npm" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+tusdir="$root/$(bash "$root/scripts/tus-server-dir.sh")"
+if ! cmp -s "$tusdir/package-lock.json" "$tusdir/node_modules/.mediacdn-lock" 2>/dev/null; then
+  echo "installing: @tus/server into ${tusdir#"$root"/}" >&2
+  (cd "$tusdir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$tusdir/package-lock.json" "$tusdir/node_modules/.mediacdn-lock"
 fi

@@ -328,7 +328,7 @@ describe("sirv metadata (fake transport)", function()
       assert.has_error(function() c:apply_meta("/d", {}, { on_limit = "later" }) end,
         "sirv:apply_meta: argument #3 field 'on_limit' must be \"stop\" or \"wait\"")
       assert.has_error(function() c:apply_meta("/d", {}, { journal = true }) end,
-        "sirv:apply_meta: argument #3 field 'journal' must be a file path")
+        "sirv:apply_meta: argument #3 field 'journal' must be a file path or a shared journal {job =, lease =}")
       assert.has_error(function() c:apply_meta("/d", {}, { on_file = 1 }) end,
         "sirv:apply_meta: argument #3 field 'on_file' must be a function")
     end)

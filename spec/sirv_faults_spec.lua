@@ -121,7 +121,7 @@ describe("sirv client against the sandbox with faults", function()
   it("a connection reset mid-body on a GET is retried", function()
     local c = client()
     upload(c, "/faults/f.txt", string.rep("z", 100000))
-    sb:faults{ { path = "/v2/files/download", action = "reset", times = 1 } }
+    sb:faults{ { path = "/v2/files/download", method = "GET", action = "reset", times = 1 } }
     local dest = os.tmpname()
     assert(c:download("/faults/f.txt", dest))
     local f = assert(io.open(dest, "rb"))

@@ -318,6 +318,30 @@ oom:
     }                                                     \
   } while (0)
 
+/* CURLOPT_XFERINFOFUNCTION: hand the byte counts to the caller's hook; a
+** non-zero answer aborts the transfer (kind local, the hook's reason). */
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  mc_curl_xfer *x = (mc_curl_xfer *)ud;
+  (void)dltotal;
+  (void)ultotal;
+  if (x->progress && x->progress(x->progress_ud, (int64_t)ulnow, (int64_t)dlnow) != 0) {
+    cb_fail(x, MC_TERR_LOCAL, "the progress callback failed", NULL);
+    return 1;
+  }
+  return 0;
+}
+
+int mc_curl_progress(mc_curl_xfer *x, int (*fn)(void *ud, int64_t up, int64_t down), void *ud) {
+  x->progress = fn;
+  x->progress_ud = ud;
+  if (curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb) != CURLE_OK ||
+      curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, (void *)x) != CURLE_OK ||
+      curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
+    return -1;
+  return 0;
+}
+
 int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
                     mc_response *res, mc_transport_error *err) {
   const char *method = req->method ? req->method : "GET";

@@ -45,6 +45,9 @@ typedef struct mc_curl_xfer {
   int sink_state;                /* 0 undecided, 1 to the sink file, 2 in memory */
   FILE *sink;
   size_t max_body;
+  /* progress hook (mc_curl_progress): called from libcurl's progress callback */
+  int (*progress)(void *ud, int64_t up, int64_t down);
+  void *progress_ud;
   /* a failure detected inside a callback (curl only sees "abort") */
   mc_transport_kind cb_kind;
   char cb_msg[200];
@@ -67,6 +70,13 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
 ** bytes, closes the files. Returns 0 on success, or -1 with `err` set.
 */
 int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err);
+
+/*
+** After mc_curl_prepare: call fn(ud, bytes sent, bytes received) as libcurl
+** reports progress (often: the hook throttles). A non-zero return aborts the
+** transfer with kind local. Returns 0, or -1 when libcurl refuses the options.
+*/
+int mc_curl_progress(mc_curl_xfer *x, int (*fn)(void *ud, int64_t up, int64_t down), void *ud);
 
 /* Close files and free the header list; idempotent. */
 void mc_curl_release(mc_curl_xfer *x);

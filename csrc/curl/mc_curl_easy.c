@@ -6,6 +6,8 @@
 #include "mc_curl_common.h"
 
 int mc_curl_easy_open(mc_curl_easy *e) {
+  e->progress = NULL;
+  e->progress_ud = NULL;
   e->curl = curl_easy_init();
   return e->curl ? 0 : -1;
 }
@@ -29,6 +31,12 @@ int mc_curl_easy_perform(mc_curl_easy *e, const mc_request *req, mc_response *re
   /* forget the previous request's options, keep its connections */
   curl_easy_reset(e->curl);
   if (mc_curl_prepare(&x, e->curl, req, res, err) != 0) {
+    mc_curl_release(&x);
+    curl_easy_reset(e->curl);
+    return -1;
+  }
+  if (e->progress && mc_curl_progress(&x, e->progress, e->progress_ud) != 0) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot set the progress callback");
     mc_curl_release(&x);
     curl_easy_reset(e->curl);
     return -1;

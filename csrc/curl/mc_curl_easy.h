@@ -14,6 +14,9 @@
 
 typedef struct mc_curl_easy {
   CURL *curl;  /* NULL when closed */
+  /* optional progress hook for the next perform (see mc_curl_progress) */
+  int (*progress)(void *ud, int64_t up, int64_t down);
+  void *progress_ud;
 } mc_curl_easy;
 
 /* Create the CURL handle. Returns 0, or -1 when libcurl cannot allocate one. */

@@ -319,6 +319,21 @@ void mc_multi_pop(mc_multi *m) {
   mc_multi_xfer_free(m, t);
 }
 
+int mc_multi_progress(mc_multi *m, int64_t id, int64_t *up, int64_t *down) {
+  mc_multi_xfer *t;
+  for (t = m->running; t; t = t->next) {
+    if (t->result.id == id && t->curl) {
+      curl_off_t u = 0, d = 0;
+      curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &u);
+      curl_easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &d);
+      *up = (int64_t)u;
+      *down = (int64_t)d;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int mc_multi_cancel(mc_multi *m, int64_t id) {
   mc_multi_xfer *t, *prev = NULL;
   for (t = m->running; t; t = t->next) {

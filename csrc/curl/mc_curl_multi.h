@@ -70,6 +70,9 @@ void mc_multi_pop(mc_multi *m);
 
 /* Abort a running transfer or drop a queued result. Returns 1 if found. */
 int mc_multi_cancel(mc_multi *m, int64_t id);
+/* Body bytes sent and received so far by a running transfer: 1, or 0 when
+** the id is not running. */
+int mc_multi_progress(mc_multi *m, int64_t id, int64_t *up, int64_t *down);
 
 /* Transfers still running (not yet finished). */
 size_t mc_multi_running(const mc_multi *m);

@@ -106,8 +106,10 @@ int luaopen_mediacdn_core(lua_State *L) {
   mc_lua_register_crypto(L);
   mc_lua_register_url(L);
   mc_lua_register_policy(L);
+  mc_lua_register_tus(L);
   mc_lua_register_imgurl(L);
   mc_lua_register_sparevideos(L);
+  mc_lua_register_redis(L);
   mc_lua_register_signal(L);
   return 1;
 }

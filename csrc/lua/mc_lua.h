@@ -31,6 +31,8 @@ void mc_lua_register_url(lua_State *L);     /* mc_lua_url.c: url_escape */
 void mc_lua_register_policy(lua_State *L);  /* mc_lua_policy.c: policy() (budgets + retry decisions) */
 void mc_lua_register_imgurl(lua_State *L);  /* mc_lua_imgurl.c: sirv_url, sirv_signed_url (image URLs, JWT) */
 void mc_lua_register_sparevideos(lua_State *L); /* mc_lua_sparevideos.c: sv_sign, sv_payload (SpareVideos tokens) */
+void mc_lua_register_tus(lua_State *L);     /* mc_lua_tus.c: tus_upload (TusUpload), fingerprints, digests, file_lock */
+void mc_lua_register_redis(lua_State *L);   /* mc_lua_redis.c: redis() (hiredis, when built), sha1_hex */
 void mc_lua_register_signal(lua_State *L);  /* mc_lua_signal.c: signal_watch (SIGINT etc. as data, for the CLI) */
 
 /* ---- userdata types (mc_lua.c) ----------------------------------------- */

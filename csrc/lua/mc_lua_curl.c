@@ -3,16 +3,20 @@
 **
 **   core.easy()  -> mediacdn.Easy   (blocking; perform, close)
 **   core.multi() -> mediacdn.Multi  (pollable; add, fd, timeout, step, done,
-**                                    cancel, count, close)
+**                                    cancel, count, progress, close)
+** req.on_progress(sent, received) is called during a blocking perform (under
+** lua_pcall from libcurl's progress callback; see lcurl_progress_hook); a
+** Multi reports the counts through multi:progress(id) instead.
 **
 ** Requests arrive as `req` tables (docs/internals.md), read and validated once
 ** by mc_lua_read_request into an mc_request whose strings point into the
 ** table's values; those values stay on the Lua stack while the request is
 ** read and performed, so they cannot be collected. A Multi keeps each
 ** borrowed body string in its uservalue table until the transfer is done or
-** cancelled. Nothing here runs inside a libcurl callback, so raising is
-** always safe; native memory that a raise could strand is owned by the
-** userdata (scratch request/response) instead.
+** cancelled. The only Lua that runs inside a libcurl callback is
+** req.on_progress, under lua_pcall; everything else may raise safely, and
+** native memory that a raise could strand is owned by the userdata (scratch
+** request/response) instead.
 */
 #include "mc_lua.h"
 #include "mc_http.h"
@@ -21,6 +25,8 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #if LUA_VERSION_NUM >= 504
 #define lcurl_getuv(L, i) lua_getiuservalue(L, (i), 1)
@@ -61,10 +67,48 @@ static int lcurl_easy_new(lua_State *L) {
   return 1;
 }
 
+/* req.on_progress during a blocking perform: libcurl calls the hook often; the
+** Lua function runs under lua_pcall (never a raise through libcurl) at most
+** every 50 ms and only when a count moved. Its error aborts the transfer and
+** is raised again once libcurl has returned. */
+typedef struct lcurl_progress {
+  lua_State *L;
+  int fn;                 /* stack index of the function */
+  int err;                /* stack index of the error it raised, 0 when none */
+  double last;
+  int64_t up, down;
+} lcurl_progress;
+
+static double lcurl_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int lcurl_progress_hook(void *ud, int64_t up, int64_t down) {
+  lcurl_progress *p = (lcurl_progress *)ud;
+  double now;
+  if (up == p->up && down == p->down) return 0;
+  now = lcurl_monotonic();
+  if (now - p->last < 0.05) return 0;
+  p->last = now;
+  p->up = up;
+  p->down = down;
+  lua_pushvalue(p->L, p->fn);
+  mc_pushint(p->L, up);
+  mc_pushint(p->L, down);
+  if (lua_pcall(p->L, 2, 0, 0) != 0) {
+    p->err = lua_gettop(p->L); /* the error stays on the stack until perform raises it */
+    return 1;
+  }
+  return 0;
+}
+
 /* easy:perform(req) -> res | nil, terr */
 static int lcurl_easy_perform(lua_State *L) {
   lcurl_easy *u = (lcurl_easy *)mc_lua_handle_check(L, 1, &lcurl_easy_class);
   mc_transport_error err;
+  lcurl_progress prog;
   int rc;
   lua_settop(L, 2);
   mc_request_free(&u->req);
@@ -72,9 +116,27 @@ static int lcurl_easy_perform(lua_State *L) {
   mc_response_free(&u->res);
   mc_response_init(&u->res);
   mc_lua_read_request(L, 2, &u->req, NULL);
+  memset(&prog, 0, sizeof prog);
+  lua_getfield(L, 2, "on_progress");
+  if (lua_isfunction(L, -1)) {
+    prog.L = L;
+    prog.fn = lua_gettop(L);
+    prog.up = prog.down = -1;
+    u->easy.progress = lcurl_progress_hook;
+    u->easy.progress_ud = &prog;
+  } else if (!lua_isnil(L, -1)) {
+    return luaL_error(L, "bad argument #1 to 'perform' (req.on_progress must be a function)");
+  }
   rc = mc_curl_easy_perform(&u->easy, &u->req, &u->res, &err);
+  u->easy.progress = NULL;
+  u->easy.progress_ud = NULL;
   mc_request_free(&u->req); /* drop pointers into Lua strings */
   mc_request_init(&u->req);
+  if (prog.err) { /* the callback raised: so does perform, now that libcurl returned */
+    mc_response_free(&u->res);
+    lua_pushvalue(L, prog.err);
+    return lua_error(L);
+  }
   if (rc != 0) {
     mc_response_free(&u->res);
     lua_pushnil(L);
@@ -219,6 +281,16 @@ static int lcurl_multi_cancel(lua_State *L) {
   return 1;
 }
 
+/* multi:progress(id) -> sent, received (body bytes so far) | nil when not running */
+static int lcurl_multi_progress(lua_State *L) {
+  lcurl_multi *u = (lcurl_multi *)mc_lua_handle_check(L, 1, &lcurl_multi_class);
+  int64_t up = 0, down = 0;
+  if (!mc_multi_progress(u->multi, lcurl_check_id(L, 2), &up, &down)) return 0;
+  mc_pushint(L, up);
+  mc_pushint(L, down);
+  return 2;
+}
+
 static int lcurl_multi_count(lua_State *L) {
   lcurl_multi *u = lcurl_check_multi(L);
   mc_pushint(L, mc_multi_running(u->multi));
@@ -261,6 +333,7 @@ static const luaL_Reg lcurl_multi_methods[] = {
   {"done", lcurl_multi_done},
   {"cancel", lcurl_multi_cancel},
   {"count", lcurl_multi_count},
+  {"progress", lcurl_multi_progress},
   {NULL, NULL}
 };
 

@@ -15,13 +15,17 @@
 --     on_limit = "stop" | "wait", max_wait = s, bucket = "rest:global",
 --     concurrency = 8, journal = "run.journal", on_file = fn, on_wait = fn, emit = fn,
 --     path_of = fn, skip = fn, service = "sirv",
+--     -- or journal = a shared journal (mediacdn.shared.journal): N processes split the
+--     -- job, each item claimed before it runs (mediacdn.shared.claims); event = fn
 --   }
 -- docs/internals.md ("The bulk runner") gives every field and the summary.
 local errors = require "mediacdn.errors"
+local claims = require "mediacdn.shared.claims"
 
 local type, ipairs, next, tostring = type, ipairs, next, tostring
 local setmetatable, getmetatable, pcall, error = setmetatable, getmetatable, pcall, error
 local max, floor = math.max, math.floor
+local unpack = table.unpack or unpack
 
 local M = {}
 
@@ -206,7 +210,9 @@ end
 -- Before a batch: a budget known to be empty waits or stops the run up front.
 local function check_budget(ctx)
   if not ctx.bucket then return true end
-  local action, delay, _, reset_at = ctx.policy:admit(ctx.bucket, ctx.clock:now(),
+  -- a shared policy books a request on admit: a check that sends nothing peeks
+  local check = ctx.policy.peek or ctx.policy.admit
+  local action, delay, _, reset_at = check(ctx.policy, ctx.bucket, ctx.clock:now(),
     { rate_limit = ctx.on_limit == "wait" and "wait" or "fail", max_wait = ctx.max_wait })
   if action == "fail" then
     halt(ctx, reset_at)
@@ -221,11 +227,15 @@ end
 -- One item's task: run the work, journal a success, wait out or stop at a limit.
 local function task(ctx, item)
   return function()
-    if ctx.halted then return { path = item.path, not_started = true } end
+    if ctx.halted then
+      if ctx.claims then claims.finish(ctx, item.path, false) end
+      return { path = item.path, not_started = true }
+    end
     local waits = 0
     while true do
       local value, err = ctx.work(item)
       if value ~= nil and value ~= false then
+        if ctx.claims then claims.finish(ctx, item.path, true) end
         if ctx.journal then
           ctx.journal:write(journal_escape(item.path) .. "\n")
           ctx.journal:flush()
@@ -234,6 +244,7 @@ local function task(ctx, item)
       end
       err = as_error(err or ("the action returned " .. tostring(value)), ctx.service)
       if err.kind ~= "rate_limited" or not on_limit(ctx, err, waits) then
+        if ctx.claims then claims.finish(ctx, item.path, false) end
         return { path = item.path, ok = false, err = err }
       end
       waits = waits + 1
@@ -270,8 +281,16 @@ local function pull(ctx)
       -- pass over what is not an item for us (a folder, say) or was met before a restart
       if not ((ctx.skip and ctx.skip(v)) or (ctx.seen and ctx.seen[path])) then
         if ctx.seen then ctx.seen[path] = true end
-        -- a journaled item is reported as skipped
-        return { path = path, item = v, skipped = (ctx.done and ctx.done[path]) or nil }
+        if ctx.claims then
+          -- a shared journal: run it only if it is ours; one held elsewhere comes back at the end
+          local st = claims.claim(ctx, path)
+          if st == nil then return nil end
+          if st ~= "busy" then return { path = path, item = v, skipped = st == "done" or nil } end
+          ctx.deferred[#ctx.deferred + 1] = { path = path, item = v }
+        else
+          -- a journaled item is reported as skipped
+          return { path = path, item = v, skipped = (ctx.done and ctx.done[path]) or nil }
+        end
       end
     end
   end
@@ -290,11 +309,14 @@ local function record(ctx, rep, item)
   if ctx.on_file then ctx.on_file(rep) end
 end
 
--- Pull, run and record one batch; returns whether the source may have more.
-local function run_batch(ctx, n, batch_size)
+-- Pull (or take from `items`), run and record one batch; returns whether the
+-- source may have more.
+local function run_batch(ctx, n, batch_size, items)
   local batch, fns = {}, {}
+  local i = 0
   while #fns < batch_size do
-    local item = pull(ctx)
+    local item
+    if items then i = i + 1; item = items[i] else item = pull(ctx) end
     if not item then break end
     batch[#batch + 1] = item
     if not item.skipped then fns[#fns + 1] = task(ctx, item) end
@@ -335,7 +357,9 @@ function M.check_opts(opts, label, argn, level)
   if opts.on_limit ~= nil and opts.on_limit ~= "stop" and opts.on_limit ~= "wait" then
     bad("field 'on_limit' must be \"stop\" or \"wait\"")
   end
-  if opts.journal ~= nil and type(opts.journal) ~= "string" then bad("field 'journal' must be a file path") end
+  if opts.journal ~= nil and type(opts.journal) ~= "string" and type(opts.journal) ~= "table" then
+    bad("field 'journal' must be a file path or a shared journal {job =, lease =}")
+  end
   for _, k in ipairs{ "on_file", "on_wait" } do
     if opts[k] ~= nil and type(opts[k]) ~= "function" then bad(("field '%s' must be a function"):format(k)) end
   end
@@ -365,7 +389,10 @@ function M.run(r)
     path_of = r.path_of or default_path, skip = r.skip,
     summary = { done = 0, failed = 0, skipped = 0, limited = 0, stopped = false, complete = false, files = {} },
   }
-  if r.journal then
+  if type(r.journal) == "table" then
+    ctx.claims, ctx.deferred, ctx.event = r.journal, {}, r.event
+    ctx.pause_max = r.pause_max or 300
+  elseif r.journal then
     local done, h = journal_open(r.journal, r.service)
     if not done then return nil, h end
     ctx.done, ctx.journal = done, h
@@ -378,11 +405,19 @@ function M.run(r)
     while not (ctx.halted or ctx.ended or ctx.exhausted) and check_budget(ctx) do
       if not run_batch(ctx, n, batch_size) then break end
     end
+    if ctx.claims and ctx.exhausted then
+      claims.drain(ctx, function(list)
+        for first = 1, #list, batch_size do
+          run_batch(ctx, n, batch_size, { unpack(list, first, math.min(#list, first + batch_size - 1)) })
+        end
+      end, function(item) record(ctx, { path = item.path, ok = true, skipped = true }, item) end)
+    end
   end)
   if ctx.src.close then pcall(ctx.src.close) end
   if ctx.journal then ctx.journal:close() end
   if not ok then error(perr, 0) end
   ctx.summary.complete = ctx.exhausted == true and not ctx.halted and not ctx.summary.error
+    and not (ctx.deferred and #ctx.deferred > 0)
   return ctx.summary
 end
 

@@ -26,7 +26,7 @@ local co_close = coroutine.close -- Lua 5.4 only
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 local floor, ceil, min = math.floor, math.ceil, math.min
-local type, error, pairs, pcall, setmetatable, select = type, error, pairs, pcall, setmetatable, select
+local type, error, pairs, pcall, setmetatable, select, next = type, error, pairs, pcall, setmetatable, select, next
 local monotonic = core.monotonic
 
 local M = {}
@@ -99,6 +99,7 @@ function M.new()
     rq_task = {}, rq_args = {}, rq_head = 1, rq_tail = 0, -- ready queue
     timers = {}, seq = 0,
     waiting = {},   -- transfer id -> task
+    progress = {},  -- transfer id -> {fn = req.on_progress, up, down}
     tasks = {},     -- live tasks
     ntasks = 0,
     running = false,
@@ -173,6 +174,7 @@ function Loop:_abandon(task, reason)
   if task.wait_id then
     self.multi:cancel(task.wait_id)
     self.waiting[task.wait_id] = nil
+    self.progress[task.wait_id] = nil
     task.wait_id = nil
   end
   if task.timer then
@@ -236,6 +238,7 @@ end
 function Loop:_poll(wait_ms)
   local multi = self.multi
   multi:step(wait_ms)
+  if next(self.progress) then self:_report_progress() end
   while true do
     local id, res, terr = multi:done()
     if id == nil then break end
@@ -357,8 +360,46 @@ function Loop:_request(task, req)
   if not id then return nil, terr end
   self.waiting[id] = task
   task.wait_id = id
+  if req.on_progress ~= nil then
+    if type(req.on_progress) ~= "function" then
+      self.multi:cancel(id)
+      self.waiting[id], task.wait_id = nil, nil
+      error("transport:request: req.on_progress must be a function", 3)
+    end
+    self.progress[id] = { fn = req.on_progress, up = -1, down = -1 }
+  end
   local res, err = co_yield(WAIT)
+  self.progress[id] = nil
+  if task.progress_error ~= nil then -- the callback raised: so does the request
+    local e = task.progress_error
+    task.progress_error = nil
+    error(e, 0)
+  end
   return res, err
+end
+
+-- Report the byte counts of running transfers to their req.on_progress. A
+-- callback that raises cancels its transfer; the waiting request raises it.
+function Loop:_report_progress()
+  local multi = self.multi
+  for id, p in pairs(self.progress) do
+    local up, down = multi:progress(id)
+    if up and (up ~= p.up or down ~= p.down) then
+      p.up, p.down = up, down
+      local ok, err = pcall(p.fn, up, down)
+      if not ok then
+        local task = self.waiting[id]
+        multi:cancel(id)
+        self.progress[id] = nil
+        self.waiting[id] = nil
+        if task then
+          task.wait_id = nil
+          task.progress_error = err
+          self:_schedule(task, pack(nil, { kind = "local", message = "on_progress raised" }))
+        end
+      end
+    end
+  end
 end
 
 -- ---- tasks ---------------------------------------------------------------

@@ -53,9 +53,14 @@ local function wire(self, opts, secret, retry)
   local deadline = retry.deadline or D.retry_deadline
   -- a refresh (with its retries) ends within the retry deadline: waiters wait that long
   local lock_timeout = deadline + D.token_lock_slack
-  local store = opts.token_store or auth.local_store(self.transport, lock_timeout)
   local key = "sirv:" .. core.sha256_hex(self.base_url .. "\0" .. self.client_id):sub(1, 24)
   local eng, tokens, last_token
+  -- fleets (issue 17): the token and the budgets shared through Redis; the fleet
+  -- budget goes in front of self.policy before the engine takes it
+  self.shared = opts.shared and require("mediacdn.shared").attach(self, opts.shared, key,
+    function(ev) if eng then eng:emit(ev) end end) or nil
+  local store = opts.token_store or (self.shared and self.shared.token_store)
+    or auth.local_store(self.transport, lock_timeout)
   local on_event = self.on_event
 
   -- Strings that must never appear in an error, log line or event.
@@ -257,6 +262,7 @@ local function check_names(ep, params)
   for k in pairs(params) do
     local known = is_query_name(ep, k)
       or (RAW_KEYS[k] and (ep.body_kind == "binary" or (ep.response_kind == "binary" and k == "sink")))
+      or (k == "on_progress" and (ep.body_kind == "binary" or ep.response_kind == "binary"))
       or (ep.body_kind == "json" and ep.body and (ep.body.additionalProperties ~= false
           or (ep.body.properties and ep.body.properties[k] ~= nil)))
     if not known then
@@ -310,6 +316,12 @@ function Sirv:call(name, params)
   if ep.response_kind == "binary" and params.sink ~= nil then
     if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
     spec.sink = params.sink
+  end
+  if params.on_progress ~= nil then -- the transport reports body bytes (binary methods)
+    if type(params.on_progress) ~= "function" then
+      error(("sirv:call('%s'): on_progress must be a function"):format(name), 2)
+    end
+    spec.on_progress = params.on_progress
   end
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
   if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then

@@ -3,7 +3,9 @@
 --   GET  /_sandbox/health                 {ok, files, version}
 --   POST /_sandbox/faults {rules=[...]}   add fault rules; GET lists; DELETE clears
 --   GET  /_sandbox/stats                  {requests = {["GET /v2/files/stat"]=n}, token_requests, total}
---   POST /_sandbox/stats/reset
+--   POST /_sandbox/stats/reset           (also the rate-limit 429 counts and the write log)
+--   GET  /_sandbox/writes                 {["POST /v2/files/meta/tags"] = {[filename] = n}}: successful writes
+--   GET  /_sandbox/windows                {closed = [{bucket, start, count, limit}], open = [...], window_seconds}
 --   GET  /_sandbox/limits                 every bucket, window_seconds, overrides
 --   POST /_sandbox/limits {limits={...}, window_seconds=N}; DELETE drops overrides
 --   POST /_sandbox/limits/reset           every window restarts now
@@ -98,6 +100,14 @@ routes["GET /_sandbox/stats"] = function()
   return ok(counters.snapshot())
 end
 
+routes["GET /_sandbox/writes"] = function()
+  return ok(counters.writes())
+end
+
+routes["GET /_sandbox/windows"] = function()
+  return ok(ratelimit.history())
+end
+
 routes["POST /_sandbox/stats/reset"] = function()
   counters.reset()
   return ok(counters.snapshot())
@@ -162,6 +172,18 @@ routes["POST /_sandbox/seed"] = function()
   if not out then return http.boom(st or 400, err) end
   out.seconds = util.now() - t0
   return ok(out)
+end
+
+routes["GET /_sandbox/tus"] = function()
+  return ok(require("sandbox.handlers.tus").knobs())
+end
+
+routes["POST /_sandbox/tus"] = function()
+  local b, res = body_table()
+  if not b then return res end
+  local view, err = require("sandbox.handlers.tus").set_knobs(b)
+  if not view then return http.bad_request(err) end
+  return ok(view)
 end
 
 routes["POST /_sandbox/reset"] = function()

@@ -8,6 +8,8 @@ local pairs = pairs
 local counters = {}
 
 local requests, total, token_requests = {}, 0, 0
+local limited, limited_total = {}, 0   -- 429s for an exhausted bucket, per bucket
+local writes = {}                      -- "METHOD /path" -> { filename -> n } (successful writes)
 local transfer = {}   -- day start (epoch s) -> { count = n, size = bytes }
 
 function counters.hit(method, key)
@@ -19,14 +21,37 @@ function counters.hit(method, key)
   end
 end
 
+-- a 429 answered because `bucket` was exhausted
+function counters.limited(bucket)
+  limited[bucket] = (limited[bucket] or 0) + 1
+  limited_total = limited_total + 1
+end
+
+-- a successful write call naming a file (GET /_sandbox/writes)
+function counters.write(key, filename)
+  local w = writes[key]
+  if not w then
+    w = {}
+    writes[key] = w
+  end
+  w[filename] = (w[filename] or 0) + 1
+end
+
+function counters.writes()
+  return writes
+end
+
 function counters.snapshot()
-  local r = {}
+  local r, l = {}, {}
   for k, v in pairs(requests) do r[k] = v end
-  return { requests = r, token_requests = token_requests, total = total }
+  for k, v in pairs(limited) do l[k] = v end
+  return { requests = r, token_requests = token_requests, total = total,
+    rate_limited = l, rate_limited_total = limited_total }
 end
 
 function counters.reset()
   requests, total, token_requests = {}, 0, 0
+  limited, limited_total, writes = {}, 0, {}
 end
 
 -- a CDN-like transfer (download) of `bytes`

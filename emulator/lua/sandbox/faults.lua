@@ -3,7 +3,8 @@
 -- rule = { path = "/v2/files/stat" (exact, or a prefix when it ends in "*"),
 --          method = "GET"?, skip = 0, times = 1 (-1: forever), action = ..., ... }
 -- actions: status (status=, body=?, headers=?), expired_token, rate_limit (reset_in=),
---          reset, stall (seconds=), truncate, invalid_json, latency (ms=)
+--          reset, stall (seconds=), truncate, invalid_json, latency (ms=), throttle (rate=);
+--          on /upload/* only: reset_body (bytes=), lose_upload, expired_url, corrupt
 
 local json = require "sandbox.json"
 
@@ -13,7 +14,9 @@ local faults = {}
 
 local actions = {
   status = true, expired_token = true, rate_limit = true, reset = true, stall = true,
-  truncate = true, invalid_json = true, latency = true,
+  truncate = true, invalid_json = true, latency = true, throttle = true,
+  -- tus endpoint only (/upload/*), see sandbox.handlers.tus
+  reset_body = true, lose_upload = true, expired_url = true, corrupt = true,
 }
 faults.actions = actions
 
@@ -26,10 +29,13 @@ local function check_rule(r, i)
   if type(r.path) ~= "string" or r.path == "" then return nil, where .. ".path must be a string" end
   if r.method ~= nil and type(r.method) ~= "string" then return nil, where .. ".method must be a string" end
   if not actions[r.action] then
-    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, invalid_json, latency"
+    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, invalid_json, latency, throttle, reset_body, lose_upload, expired_url, corrupt"
   end
-  for _, k in ipairs({ "skip", "times", "status", "reset_in", "seconds", "ms" }) do
+  for _, k in ipairs({ "skip", "times", "status", "reset_in", "seconds", "ms", "bytes", "rate" }) do
     if r[k] ~= nil and type(r[k]) ~= "number" then return nil, where .. "." .. k .. " must be a number" end
+  end
+  if r.action == "throttle" and (type(r.rate) ~= "number" or r.rate <= 0) then
+    return nil, where .. ".rate must be a number of bytes per second > 0"
   end
   if r.action == "status" and (r.status == nil or r.status < 100 or r.status > 599) then
     return nil, where .. ".status must be an HTTP status (100..599)"

@@ -96,7 +96,7 @@ local function body_length(res)
   return #(res.body or "")
 end
 
-local function write_range(res, first, count)
+local function write_range(res, first, count, pace)
   if count <= 0 then return true end
   if res.source then
     local off, last = first, first + count
@@ -107,6 +107,7 @@ local function write_range(res, first, count)
       local ok = ngx.print(chunk)
       if not ok then return nil end
       off = off + #chunk
+      if pace then ngx.sleep(#chunk / pace) end
       if off < last then
         local fok = ngx.flush(true)
         if not fok then return nil end
@@ -128,12 +129,13 @@ local function set_headers(res, length)
   ngx.header["content-length"] = length
 end
 
--- send a response. mode: nil | "truncate" | "reset" | "invalid_json"
+-- send a response. mode: nil | "truncate" | "reset" | "invalid_json" | "throttle"
+-- (rule: the fault rule, for the throttle's rate)
 local function close_source(res)
   if res.source and res.source.close then res.source.close() end
 end
 
-function http.send(res, mode)
+function http.send(res, mode, rule)
   if mode == "invalid_json" then
     res = { status = res.status, headers = res.headers or {}, body = '{"statusCode":' .. tostring(res.status) .. ',"oops": <html>not json' }
     res.headers["content-type"] = "application/json; charset=utf-8"
@@ -160,7 +162,8 @@ function http.send(res, mode)
     ngx.send_headers()
     return ngx.exit(res.status)
   end
-  write_range(res, 0, len)
+  -- throttle: a file body at `rate` bytes per second (a slow link)
+  write_range(res, 0, len, mode == "throttle" and rule and rule.rate or nil)
   close_source(res)
   return ngx.exit(res.status)
 end

@@ -45,6 +45,7 @@ local GLOBAL = "rest:global"
 
 local overrides = {}   -- bucket -> limit set through /_sandbox/limits
 local windows = {}     -- bucket -> { count = n, start = t }
+local closed = {}      -- windows that ended: { bucket, start, count, limit } (the last 1000)
 
 function ratelimit.limit(name)
   if overrides[name] then return overrides[name] end
@@ -60,6 +61,8 @@ end
 local function window(name, now)
   local w = windows[name]
   if w and w.start and now >= w.start + config.window_seconds then
+    closed[#closed + 1] = { bucket = name, start = w.start, count = w.count, limit = ratelimit.limit(name) }
+    if #closed > 1000 then table.remove(closed, 1) end
     w = nil
   end
   if not w then
@@ -183,6 +186,20 @@ end
 -- every window restarts now
 function ratelimit.reset_windows()
   windows = {}
+  closed = {}
+end
+
+-- GET /_sandbox/windows: the windows that ended (oldest first) and the open ones
+function ratelimit.history()
+  local now = util.now()
+  local open = {}
+  for name in pairs(windows) do
+    local w = window(name, now) -- closes it when it has ended
+    if w.start then open[#open + 1] = { bucket = name, start = w.start, count = w.count, limit = ratelimit.limit(name) } end
+  end
+  local done = {}
+  for i = 1, #closed do done[i] = closed[i] end
+  return { closed = done, open = open, window_seconds = config.window_seconds }
 end
 
 function ratelimit.overrides()

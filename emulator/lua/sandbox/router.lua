@@ -50,9 +50,9 @@ local function common_headers(h)
 end
 router.common_headers = common_headers
 
-local function send(res, mode)
+local function send(res, mode, rule)
   common_headers(res.headers)
-  return http.send(res, mode)
+  return http.send(res, mode, rule)
 end
 
 local function sleep_ms(ms)
@@ -186,7 +186,7 @@ local function apply_fault(rule, ep)
   elseif a == "latency" then
     sleep_ms(rule.ms or 0)
   else
-    return nil, a   -- reset, truncate, invalid_json: applied when sending
+    return nil, a   -- reset, truncate, invalid_json, throttle: applied when sending
   end
   return nil
 end
@@ -231,7 +231,10 @@ local function handle_v2(method, uri)
   else
     local ok
     ok, info = ratelimit.take(ep.bucket, ep.counted)
-    if not ok then return send(ratelimit.too_many(info), mode) end
+    if not ok then
+      counters.limited(info.exhausted)
+      return send(ratelimit.too_many(info), mode)
+    end
   end
 
   local res
@@ -258,20 +261,29 @@ local function handle_v2(method, uri)
     end
   end
   ratelimit.headers(info, res.headers)
-  return send(res, mode)
+  if method ~= "GET" and method ~= "HEAD" and res.status < 300 and req.args and type(req.args.filename) == "string" then
+    counters.write(method .. " " .. uri, req.args.filename)
+  end
+  return send(res, mode, rule)
 end
+
+-- tus-only fault actions, applied by the tus handler itself
+local TUS_ACTIONS = { reset_body = true, lose_upload = true, expired_url = true, corrupt = true }
 
 local function handle_tus(method, uri)
   counters.hit(method, tus.stats_key(uri))
   sleep_ms(config.latency_ms)
   local rule = faults.match(method, uri)
-  local mode
-  if rule then
+  local mode, tus_rule
+  if rule and TUS_ACTIONS[rule.action] then
+    tus_rule = rule
+  elseif rule then
     local res
     res, mode = apply_fault(rule, nil)
     if res then return http.send(res) end
   end
-  local res = tus.handle(method, uri)
+  local res = tus.handle(method, uri, tus_rule)
+  if res == "drop" then return ngx.exit(444) end -- reset_body: close without an answer
   return http.send(res, mode)
 end
 
@@ -296,7 +308,7 @@ function router.handle()
       res, mode = apply_fault(rule, nil)
       if res then return http.send(res) end
     end
-    return http.send(cdn.handle(method, uri), mode)
+    return http.send(cdn.handle(method, uri), mode, rule)
   end
   if sv.owns(uri) then
     return sv.handle(method, uri, apply_fault)

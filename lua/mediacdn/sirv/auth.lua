@@ -123,7 +123,9 @@ end
 --- Forget a token the server rejected (only if it is still the cached one).
 function Auth:invalidate(token)
   local current = self.store:get(self.key)
-  if current == token then self.store:delete(self.key) end
+  -- the token too: a shared store deletes only if it is still that token (another
+  -- process may have stored a fresh one since)
+  if current == token then self.store:delete(self.key, token) end
 end
 
 return M

@@ -55,11 +55,22 @@ function M.run(client, open, restartable, work, opts, emit)
   local mode = opts.on_limit or (client.rate_limit == "fail" and "stop" or "wait")
   local c = mode == "stop" and fail_fast_view(client) or client
   local folders = opts.folders == true
+  local journal = opts.journal
+  if type(journal) == "table" then
+    -- a shared journal (issue 17): {job =, lease =} over the client's shared Redis
+    if not (client.shared and client.shared.redis) then
+      argerror("apply_meta", 3, "field 'journal' as a table needs a client made with shared = { redis = ... }", 4)
+    end
+    if type(journal.claim) ~= "function" then
+      journal = require("mediacdn.shared.journal").new{ redis = client.shared.redis, job = journal.job,
+        lease = journal.lease }
+    end
+  end
   return bulk.run{
     open = function() return open(c) end, restartable = restartable,
     work = function(item) return work(c, item) end,
     emit = emit, on_file = opts.on_file, on_wait = opts.on_wait,
-    journal = opts.journal, concurrency = opts.concurrency,
+    journal = journal, concurrency = opts.concurrency, event = client.engine and function(ev) client.engine:emit(ev) end,
     on_limit = mode, max_wait = opts.max_wait, policy = client.policy, clock = client.transport,
     bucket = "rest:global", service = "sirv", path_of = item_path,
     skip = function(v) return not folders and type(v) == "table" and v.isDirectory == true end,

@@ -3,6 +3,9 @@
 local errors = require "mediacdn.errors"
 local mime = require "mediacdn.mime"
 local files = require "mediacdn.files"
+local sirv_tus = require "mediacdn.sirv.tus"
+local sirv_download = require "mediacdn.sirv.download"
+local progress = require "mediacdn.progress"
 local null = require("mediacdn.core").null
 
 return function(Sirv)
@@ -53,13 +56,21 @@ return function(Sirv)
   end
 
   --- Upload a file. source: a local path, {data = "bytes"} or an open file handle.
-  -- opts.content_type overrides the type guessed from the name.
+  -- opts.content_type overrides the type guessed from the name; opts.on_progress /
+  -- progress_interval report the bytes sent; opts.resumable (or a local file above
+  -- opts.tus_threshold, 300 MiB) goes through tus (mediacdn.sirv.tus).
   function Sirv:upload(remote, source, opts)
     check_path("upload", remote)
     opts = opts or {}
     if type(opts) ~= "table" then error("sirv:upload: argument #3 must be a table of options", 2) end
-    if opts.resumable then
-      error("sirv:upload: resumable (tus) uploads are not part of this release; omit opts.resumable", 2)
+    -- tus: asked for, or a local file above Sirv's standard-upload size
+    if type(source) == "string" and opts.resumable ~= false then
+      local size = opts.resumable and 0 or files.size(source)
+      if opts.resumable or (size and size > (opts.tus_threshold or sirv_tus.THRESHOLD)) then
+        return sirv_tus.upload(self, remote, source, opts)
+      end
+    elseif opts.resumable then
+      error("sirv:upload: opts.resumable needs a local file path as argument #2", 2)
     end
     local params = { filename = remote, content_type = opts.content_type or mime.guess(remote) }
     local tmp
@@ -81,32 +92,43 @@ return function(Sirv)
     else
       error("sirv:upload: argument #2 must be a local path, {data = string} or a file handle", 2)
     end
-    if not tmp then return self:call("postFilesUpload", params) end
-    -- the spooled copy goes away even if the call raises
-    local pok, ok, err = pcall(self.call, self, "postFilesUpload", params)
-    os.remove(tmp)
-    if not pok then error(ok, 0) end
+    progress.check(opts, "sirv:upload")
+    local rep = progress.new{ on_progress = opts.on_progress, interval = opts.progress_interval,
+      total = params.body_file and params.body_file.length or #params.body,
+      clock = function() return self.transport:now() end }
+    if rep then params.on_progress = function(sent) rep:set(sent) end end
+    local ok, err
+    if not tmp then
+      ok, err = self:call("postFilesUpload", params)
+    else
+      -- the spooled copy goes away even if the call raises
+      local pok
+      pok, ok, err = pcall(self.call, self, "postFilesUpload", params)
+      os.remove(tmp)
+      if not pok then error(ok, 0) end
+    end
+    if ok and rep then rep:finish(rep.total) end
     return ok, err
   end
 
   --- Download a file to dest (a local path or an open file handle), streamed:
-  -- memory does not grow with the file. A path is written atomically.
-  function Sirv:download(path, dest)
+  -- memory does not grow with the file. A path is written atomically and resumes
+  -- a cut transfer. opts: on_progress, progress_interval.
+  function Sirv:download(path, dest, opts)
     check_path("download", path)
+    opts = opts or {}
+    if type(opts) ~= "table" then error("sirv:download: argument #3 must be a table of options", 2) end
+    progress.check(opts, "sirv:download")
     if type(dest) == "string" then
-      local part = dest .. ".part"
-      local ok, err = self:call("getFilesDownload", { filename = path, sink = part })
-      if not ok then os.remove(part); return nil, err end
-      local rok, rerr = os.rename(part, dest)
-      if not rok then
-        os.remove(part)
-        return nil, errors.new{ kind = "local", service = "sirv", operation = "getFilesDownload",
-          message = "cannot move the download into place: " .. tostring(rerr) }
-      end
-      return true
+      -- resumable: dest.part continues where a cut (or killed) transfer stopped
+      return sirv_download.download(self, path, dest, opts)
     elseif io.type(dest) == "file" then
       local tmp = os.tmpname()
-      local ok, err = self:call("getFilesDownload", { filename = path, sink = tmp })
+      local rep = progress.new{ on_progress = opts.on_progress, interval = opts.progress_interval,
+        clock = function() return self.transport:now() end }
+      local ok, err = self:call("getFilesDownload", { filename = path, sink = tmp,
+        on_progress = rep and function(_, received) rep:set(received) end or nil })
+      if ok and rep then rep:finish(files.size(tmp)) end
       if ok then
         local cok, cerr = files.copy_to_handle(tmp, dest)
         if not cok then

@@ -35,7 +35,9 @@
 --   * request bodies from req.body, or streamed from req.body_file
 --     {path, offset, length} in 64 KiB chunks, or req.body_parts (strings and
 --     file ranges in order, e.g. a multipart form around a file), always with
---     Content-Length.
+--     Content-Length;
+--   * req.on_progress(sent, received) after each body chunk sent from a file
+--     (body_file or a file part) and each chunk written to the sink.
 --
 -- Errors are terr tables {kind, message, code}. `code` is the equivalent
 -- libcurl error number (7 connect, 28 timeout, 56 receive, ...) so that both
@@ -249,6 +251,8 @@ local function send_file(st, file, offset, length, what)
     local sent, err = sock:send(data)
     if not sent then return nil, io_error(st, "send", err) end
     left = left - #data
+    st.sent_body = st.sent_body + #data
+    if st.on_progress then st.on_progress(st.sent_body, 0) end
   end
   return true
 end
@@ -263,6 +267,7 @@ local function send_parts(st, req, files)
         if not ok then return nil, terr_ end
         local sent, err = st.sock:send(p)
         if not sent then return nil, io_error(st, "send", err) end
+        st.sent_body = st.sent_body + #p
       end
     else
       local ok, terr_ = send_file(st, files[i], p.offset or 0, p.length, ("body_parts[%d].length"):format(i))
@@ -279,6 +284,7 @@ says the failure looks like a dead pooled connection (retry on a fresh one).
 ]]
 local function send_request(st, req, plan, file)
   local sock = st.sock
+  st.sent_body, st.on_progress = 0, req.on_progress
   local ok, terr_ = arm(st)
   if not ok then return nil, terr_ end
   local sent, err
@@ -311,6 +317,7 @@ Returns true | nil, terr, stale.
 ]]
 local function read_response(st, req, p)
   local sock, sink = st.sock, nil
+  local received = 0
   local function fail(e, stale)
     if sink then sink:close() end
     return nil, e, stale
@@ -345,6 +352,10 @@ local function read_response(st, req, p)
       local wok, werr = sink:write(piece)
       if not wok then
         return fail(terr("local", "cannot write sink file: " .. tostring(werr), C.WRITE_ERROR))
+      end
+      if req.on_progress then
+        received = received + #piece
+        req.on_progress(st.sent_body or 0, received)
       end
     end
     if state == "done" then

@@ -120,6 +120,11 @@ function files.serve(n)
     return { status = 304, headers = headers, body = "" }
   end
   local range = ngx.var.http_range
+  -- If-Range: the range only while the file is still the one the client saw
+  local if_range = ngx.var.http_if_range
+  if range and if_range and if_range ~= headers.etag and if_range ~= headers["last-modified"] then
+    range = nil
+  end
   if range then
     local a, b = match(range, "^bytes=(%d*)%-(%d*)$")
     if a then
