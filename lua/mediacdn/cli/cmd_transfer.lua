@@ -60,6 +60,10 @@ local function validate(ctx, a, b, recursive, is_sync)
       exit.usage(("%s is a file, not a folder to %s into"):format(b.path, is_sync and "sync" or "copy"))
     end
   end
+  local above = ctx.args.resumable_above
+  if above ~= nil and not format.parse_size(above) then
+    exit.usage(("--resumable-above takes a size like 64M, 1G or 500000 (got %s)"):format(tostring(above)))
+  end
   if a.remote and b.remote and recursive and (paths.inside(a.path, b.path) or paths.inside(b.path, a.path)) then
     exit.usage(("%s and %s overlap: use two separate folders"):format(a.path, b.path))
   end
@@ -71,10 +75,10 @@ local function side_path(side, rel)
   return paths.ljoin(side.path, rel)
 end
 
--- The job that moves item from a to b.
-local function transfer_job(sirv, mode, a, b, item)
+-- The job that moves item from a to b (uploads from `resumable_above` bytes through tus).
+local function transfer_job(sirv, mode, a, b, item, resumable_above)
   local from, to = item.src_path or side_path(a, item.rel), item.dst_path or side_path(b, item.rel)
-  if mode == "up" then return jobs.upload(sirv, from, to, item) end
+  if mode == "up" then return jobs.upload(sirv, from, to, item, resumable_above) end
   if mode == "down" then return jobs.download(sirv, from, to, item) end
   return jobs.copy(sirv, from, to, item)
 end
@@ -305,7 +309,8 @@ local function run(ctx, opts)
       if not ok then exit.fail(err) end
     end
     local list_ = {}
-    for i, item in ipairs(p.transfers) do list_[i] = transfer_job(sirv, mode, a, b, item) end
+    local above = args.resumable_above and format.parse_size(args.resumable_above)
+    for i, item in ipairs(p.transfers) do list_[i] = transfer_job(sirv, mode, a, b, item, above) end
     ctx.reporter:expect(#list_, p.bytes)
     runner.run(ctx, list_, { concurrency = args.transfers or 4, stats = stats })
     if opts.delete then deletions(ctx, sirv, b, p, stats, #tree_a.errors == 0) end

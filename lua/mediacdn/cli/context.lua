@@ -102,6 +102,8 @@ function Context:on_event(ev)
       parts[#parts + 1] = ("pacing %s: %.2fs"):format(tostring(ev.ratelimit_type), ev.delay or 0)
     elseif ev.type == "token" then
       parts[#parts + 1] = tostring(ev.action)
+    elseif ev.action or ev.reason then -- tus, poll, ... events
+      parts[#parts + 1] = tostring(ev.action or ev.reason)
     end
     r:notice(table.concat(parts, " "))
   end

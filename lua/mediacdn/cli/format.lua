@@ -1,6 +1,7 @@
 --- mediacdn.cli.format: how the command line shows numbers, times and tables.
 -- Pure functions, no I/O:
 --   format.size(n) -> "1.2 MiB"        format.rate(bytes_per_s) -> "3.4 MiB/s"
+--   format.parse_size("64M") -> 67108864 (nil when not a size)
 --   format.duration(s) -> "1h02m", "3m07s", "4s"
 --   format.clock(epoch [, now]) -> "14:05:12" (local time; with the date when not today)
 --   format.date(epoch) -> "2024-05-01 14:05"
@@ -29,6 +30,15 @@ function M.size(n)
     i = i + 1
   end
   return format(n < 10 and "%.1f %s" or "%.0f %s", n, UNITS[i])
+end
+
+--- "64M", "1.5G", "300k", "1024" -> bytes (binary units), or nil.
+function M.parse_size(s)
+  local n, unit = tostring(s):match("^(%d+%.?%d*)%s*([kKmMgGtT]?)[iI]?[bB]?$")
+  n = tonumber(n)
+  if not n then return nil end
+  local mult = ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 })[unit:lower()]
+  return floor(n * mult)
 end
 
 --- Bytes per second as a rate.

@@ -1,7 +1,7 @@
 --- mediacdn.cli.jobs: the runner jobs of cp and sync (upload, download, copy,
 -- delete, remove folder) and the content comparison behind --checksum.
 --
---   jobs.upload(sirv, local_path, remote_path, item)       -- item: {rel, size, mtime}
+--   jobs.upload(sirv, local_path, remote_path, item [, resumable_above])  -- item: {rel, size, mtime}
 --   jobs.download(sirv, remote_path, local_path, item)     -- sets the local mtime to Sirv's
 --   jobs.copy(sirv, from, to, item)
 --   jobs.delete_remote(sirv, path)   jobs.delete_local(path)
@@ -48,15 +48,18 @@ local function parent(p)
   return p:match("^(.*)/[^/]*$") or "."
 end
 
---- Upload a local file to a Sirv path.
-function M.upload(sirv, lpath, rpath, item)
+--- Upload a local file to a Sirv path; from `resumable_above` bytes on through
+-- tus (resumable: an interrupted upload continues where the server has it).
+function M.upload(sirv, lpath, rpath, item, resumable_above)
+  local resumable = resumable_above ~= nil and item.size >= resumable_above
   return {
     verb = "upload", label = item.rel, size = item.size,
     what = ("upload %s -> %s"):format(lpath, rpath),
     text = ("uploaded %s -> %s (%s)"):format(lpath, rpath, format.size(item.size)),
-    obj = { action = "upload", source = lpath, destination = rpath, bytes = item.size, reason = item.reason },
+    obj = { action = "upload", source = lpath, destination = rpath, bytes = item.size, reason = item.reason,
+      resumable = resumable or nil },
     run = function(_, on_progress)
-      return sirv:upload(rpath, lpath, { on_progress = on_progress })
+      return sirv:upload(rpath, lpath, { on_progress = on_progress, resumable = resumable or nil })
     end,
   }
 end

@@ -32,6 +32,11 @@ local function transfers_option(c)
   c:option("--transfers", "How many files move at once.", "4"):argname("N"):convert(tonumber)
 end
 
+local function resumable_option(c)
+  c:option("--resumable-above", "Upload files of at least SIZE through tus: resumable after Ctrl-C or a cut "
+    .. "connection (Sirv's flow; files over 300 MiB always go that way).", "64M"):argname("SIZE")
+end
+
 local function exclude_option(c)
   c:option("--exclude", "Leave out files matching GLOB (repeatable): * ** ? [..] {a,b}; "
     .. "/GLOB is anchored at the top, GLOB/ names folders."):argname("GLOB"):count("*")
@@ -73,6 +78,7 @@ local function add_sirv(root)
   cp:flag("--checksum", "Compare files of the same size by content (downloads the Sirv copy to compare).")
   cp:flag("--dry-run", "Show what would be copied; change nothing.")
   transfers_option(cp)
+  resumable_option(cp)
   exclude_option(cp)
   cp:argument("src", "What to copy (a local or Sirv path).")
   cp:argument("dst", "Where to (a local or Sirv path).")
@@ -89,6 +95,7 @@ local function add_sirv(root)
   sync:flag("--checksum", "Compare files of the same size by content (downloads the Sirv copy to compare).")
   sync:flag("--dry-run", "List what would change; send nothing that changes anything.")
   transfers_option(sync)
+  resumable_option(sync)
   exclude_option(sync)
   sync:argument("src", "The folder to copy from (local or Sirv).")
   sync:argument("dst", "The folder to make the same (local or Sirv).")

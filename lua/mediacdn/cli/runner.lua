@@ -70,7 +70,11 @@ function M.run(ctx, jobs, opts)
         r:finish(t, true)
         stats.done = stats.done + 1
         stats.bytes = stats.bytes + (job.size or 0)
-        r:result(job.text, outcome(job, "ok"))
+        local o = outcome(job, "ok")
+        if type(res) == "table" and res.resumed ~= nil then -- a tus upload: did it continue an earlier one?
+          o.resumed = res.resumed
+        end
+        r:result(job.text .. (o.resumed and " (resumed)" or ""), o)
       elseif type(err) == "table" and err.kind == "rate_limited" then
         r:finish(t, nil) -- not done, not failed: the next run does it
         stats.limited = stats.limited + 1
