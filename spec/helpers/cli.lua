@@ -28,6 +28,8 @@ local function env_words(sb, extra)
     MEDIACDN_CONFIG = "/nonexistent/mediacdn-spec/config",
     MEDIACDN_PROFILE = "",
     COLUMNS = "100",
+    -- tus journals (resumable uploads) of the specs' runs, not the user's ~/.cache
+    XDG_CACHE_HOME = (os.getenv("TMPDIR") or "/tmp") .. "/mediacdn-cli-spec-cache",
   }
   if sb then
     env.SIRV_BASE_URL = sb.url
