@@ -1,7 +1,8 @@
 -- 400 stat calls against a sandbox with 20 ms added latency: one after another
 -- (blocking libcurl, the baseline) vs. inside mediacdn.loop at concurrency 16.
 -- Prints both times and the speed-up ratio (the issue asks for at least 10x).
--- Run: LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua54/?.so;;' lua5.4 bench/loop_concurrency.lua [N] [CONCURRENCY]
+-- Run: LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua54/?.so;;' \
+--        lua5.4 bench/loop_concurrency.lua [N] [CONCURRENCY]
 local sandbox = require "helpers.sandbox"
 local core = require "mediacdn.core"
 local loop = require "mediacdn.loop"

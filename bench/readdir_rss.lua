@@ -41,7 +41,7 @@ local ok, err = pcall(function()
   local sirv = require("mediacdn.sirv").new{ base_url = sb.url,
     client_id = "sandbox-client-id", client_secret = "sandbox-client-secret" }
 
-  local n, at_first, at_last = 0, nil, nil
+  local n, at_first = 0, nil
   local bytes, trail, heap = 0, {}, {}
   t0 = core.monotonic()
   for entry in sirv:readdir(DIR) do
@@ -54,12 +54,13 @@ local ok, err = pcall(function()
     end
   end
   local walk = core.monotonic() - t0
-  at_last = { rss() }
+  local at_last = { rss() }
   assert(n == N, ("iterated %d entries, expected %d"):format(n, N))
   local worth = page_worth(sirv)
   local diff = at_last[1] - at_first[1]
 
-  print(("readdir of %d entries (%d pages) in %.2f s; seeding took %.2f s"):format(n, math.ceil(n / 100), walk, seed_time))
+  print(("readdir of %d entries (%d pages) in %.2f s; seeding took %.2f s")
+    :format(n, math.ceil(n / 100), walk, seed_time))
   print(("after %5d entries: peak RSS (VmHWM) %d KiB, RSS %d KiB"):format(FIRST, at_first[1], at_first[2]))
   print(("after %5d entries: peak RSS (VmHWM) %d KiB, RSS %d KiB"):format(n, at_last[1], at_last[2]))
   print(("peak RSS every 1,000 entries (KiB): %s"):format(table.concat(trail, " ")))

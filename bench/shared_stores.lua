@@ -5,7 +5,8 @@
 --   token   the store read a call makes before signing (cache = 0: every call asks Redis)
 --   budget  reserve before + observe after a call (the fleet budget vs the same algorithm locally)
 --   journal claim + complete of one bulk item (Redis vs appending a line to a local journal file)
--- Run: LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua54/?.so;;' lua5.4 bench/shared_stores.lua [N]
+-- Run: LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua54/?.so;;' \
+--        lua5.4 bench/shared_stores.lua [N]
 local redis_server = require "helpers.redis"
 local core = require "mediacdn.core"
 local mredis = require "mediacdn.redis"
@@ -36,7 +37,8 @@ local function pct(t, p) return t[math.max(1, math.ceil(#t * p))] * 1000 end
 local rows, added = {}, {}
 local function row(name, localt, redist)
   added[name] = pct(redist, 0.5) - pct(localt, 0.5)
-  rows[#rows + 1] = ("%-8s local  median %.4f ms  p99 %.4f ms | redis  median %.4f ms  p99 %.4f ms | added median %.4f ms")
+  rows[#rows + 1] = ("%-8s local  median %.4f ms  p99 %.4f ms | redis  median %.4f ms  p99 %.4f ms"
+    .. " | added median %.4f ms")
     :format(name, pct(localt, 0.5), pct(localt, 0.99), pct(redist, 0.5), pct(redist, 0.99),
       pct(redist, 0.5) - pct(localt, 0.5))
 end

@@ -41,7 +41,8 @@ local ok, err = pcall(function()
   h:write("Authorization: Bearer " .. token .. "\nContent-Type: application/octet-stream\n")
   h:close()
   local t1 = core.monotonic()
-  local rc = os.execute(("curl -s -o /dev/null -X POST -H @%s -T %s '%s/v2/files/upload?filename=%%2Fbench%%2Fcurl.bin'")
+  local rc = os.execute(("curl -s -o /dev/null -X POST -H @%s -T %s "
+    .. "'%s/v2/files/upload?filename=%%2Fbench%%2Fcurl.bin'")
     :format(hdr, path, sb.url))
   local curl_t = core.monotonic() - t1
   os.remove(hdr)

@@ -13,7 +13,18 @@ PKGS=(
   procps lua-socket lua-luv openssl
   lua-argparse lua-filesystem bsdutils   # the mediacdn command line (bsdutils: script, for its pty spec)
   libhiredis-dev redis-server lua-nginx-redis   # fleet sharing (lua-nginx-redis pulls nginx-extras)
+  lua-check
 )
+# optional groups, for the commands that need them (issue 18):
+#   MC_DEPS_EXTRA="fuzz"      clang + libFuzzer runtime   (make fuzz)
+#   MC_DEPS_EXTRA="valgrind"  valgrind                    (make check-valgrind)
+for group in ${MC_DEPS_EXTRA:-}; do
+  case "$group" in
+    fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
+    valgrind) PKGS+=(valgrind) ;;
+    *) echo "install-deps: unknown group $group" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

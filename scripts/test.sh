@@ -19,6 +19,12 @@ fi
 passed=0; failed=0; skipped=0
 logdir="$root/build/test-logs/run-$$"; mkdir -p "$logdir"
 
+# lint: luacheck over every Lua file and the C warnings pass (scripts/lint.sh)
+out=$(bash scripts/lint.sh 2>&1); echo "$out" | tail -3
+p=$(echo "$out" | sed -n 's/^lint: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+f=$(echo "$out" | sed -n 's/^lint: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
 # C unit tests of the sans-I/O core (a missing binary is a failure, not a pass)
 b=build/lua54/mc_core_tests
 if [ -x "$b" ]; then

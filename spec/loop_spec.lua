@@ -40,6 +40,7 @@ describe("mediacdn.loop", function()
       assert.equal("boom", err)
       local e = { kind = "x" }
       ok, err = pcall(loop.run, function() error(e) end)
+      assert.is_false(ok)
       assert.equal(e, err)
     end)
 

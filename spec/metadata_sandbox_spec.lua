@@ -71,7 +71,7 @@ describe("metadata workflows (sandbox)", function()
     local journal = tmpfile(".journal")
     local finished = {}       -- path -> the run that finished it
     local ok_posts = {}       -- path -> successful tag POSTs
-    local runs, total_tag_posts, last = 0, 0, nil
+    local runs, total_tag_posts, last = 0, 0
     repeat
       runs = runs + 1
       local rec = recording(require("mediacdn.transport.curl").new())

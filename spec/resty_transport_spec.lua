@@ -648,6 +648,7 @@ describe("Sirv client in nginx handlers (against the sandbox)", function()
     assert.is_false(v.truncated)
     for _, e in ipairs(v.entries) do assert.matches("^/many/", e.path) end
     status, v = r:json{ path = "/example/list?dir=/many&all=1&limit=10" }
+    assert.are.equal(200, status)
     assert.are.equal(10, #v.entries)
     assert.is_true(v.truncated)
     status, v = r:json{ path = "/example/list?dir=/does-not-exist" }

@@ -64,7 +64,7 @@ describe_if("shared journal (Redis)", function()
     for i = 1, 300 do items[i] = ("/job/%04d.jpg"):format(i) end
     local done_by = {}
     local fns = {}
-    for w = 1, 3 do
+    for _ = 1, 3 do
       local j = worker()
       for c = 1, 4 do -- 4 concurrent tasks per worker, all walking the same list
         fns[#fns + 1] = function()

@@ -179,7 +179,7 @@ describe_if("shared token store (Redis)", function()
       for i = 1, 6 do clients[i] = client(events) end
       local fns = {}
       for i = 1, 6 do
-        for j = 1, 4 do
+        for _ = 1, 4 do
           fns[#fns + 1] = function() return clients[i]:call("getAccountLimits") end
         end
       end

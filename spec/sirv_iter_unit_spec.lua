@@ -135,7 +135,7 @@ describe("sirv iterators (fake transport)", function()
 
   it("recovers when the server reports the scroll context gone", function()
     local dropped = false
-    local fake, c = fake_sirv(0, 1300, { scroll = function(_, calls)
+    local _, c = fake_sirv(0, 1300, { scroll = function(_, calls)
       if calls.scroll == 3 and not dropped then
         dropped = true
         return { status = 404, headers = {}, body = '{"statusCode":404,"message":"No search context found"}' }

@@ -90,6 +90,7 @@ describe("Sirv resumable transfers against the sandbox", function()
     -- below the threshold: the standard upload
     res, err = c:upload("/big/std.bin", f, { location = "sandbox" })
     assert.is_nil(err)
+    assert.truthy(res)
     assert.equal(1, count(function(ev) return ev.type == "request" and ev.operation == "postFilesUpload" end))
     -- Sirv's documented defaults: above 300 MB tus by itself, above 1 GB refused (a
     -- sparse file: nothing is read or sent)
@@ -122,6 +123,7 @@ describe("Sirv resumable transfers against the sandbox", function()
     assert.is_nil(core.file_size(dest))
     ok, err = c:download("/dl/r.bin", dest)
     assert.is_nil(err)
+    assert.is_true(ok)
     -- the second GET carried only the rest
     local got
     for _, ev in ipairs(events) do

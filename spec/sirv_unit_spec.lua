@@ -188,6 +188,8 @@ describe("sirv client (fake transport)", function()
     fake:push(token_response()):push{ status = 500, body = "" }
     local r, err = c:copy("/a", "/b")
     assert.is_nil(r)
+    assert.are.equal("transient", err.kind)
+    assert.are.equal(500, err.status)
     assert.are.equal(2, #fake.requests)
     fake:push{ status = 503, body = "" }:push{ status = 200, body = "" }
     assert.is_true(c:copy("/a", "/b"))

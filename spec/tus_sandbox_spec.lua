@@ -76,6 +76,7 @@ describe("tus.upload against the sandbox", function()
     res, err = tus.upload(upload_url(), f, { chunk_size = MiB, parallel = 2, journal = store,
       metadata = { filename = "/tus/par2.bin" }, destination = "sandbox:/tus/par2.bin" })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     assert.is_true(res.resumed)
     assert.equal(2, res.parts)
     -- 4 chunks in all, at least 2 were already there (creation-with-upload is off for parts)
@@ -92,6 +93,7 @@ describe("tus.upload against the sandbox", function()
     local res, err = tus.upload(upload_url(), f, { chunk_size = MiB, journal = false, checksum = "sha256",
       metadata = { filename = "/tus/ck.bin" }, on_event = on_event })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     assert.equal("sha256", res.checksum)
     assert.truthy(table.concat(seen, "|"):find("checksum mismatch: resend", 1, true))
     assert.equal(sha256(f), stored_sha("/tus/ck.bin"))
@@ -113,6 +115,7 @@ describe("tus.upload against the sandbox", function()
     local res, err = tus.upload(upload_url(), f, { chunk_size = MiB, journal = false, checksum = false,
       metadata = { filename = "/tus/resets.bin" }, on_event = on_event })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     local _, body = sb:control("GET", "/_sandbox/faults")
     assert.equal(20, body.rules[1].fired)
     -- each reset is followed by a HEAD that resumes at the server's offset (libcurl
@@ -134,6 +137,7 @@ describe("tus.upload against the sandbox", function()
     local res, err = tus.upload(upload_url(), f, { chunk_size = MiB, journal = false,
       metadata = { filename = "/tus/lost.bin" }, on_event = on_event })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     local all = table.concat(seen, "|")
     assert.truthy(all:find("conflict: head", 1, true))
     assert.truthy(all:find("lost the upload (404): create again", 1, true))
@@ -153,6 +157,7 @@ describe("tus.upload against the sandbox", function()
         return upload_url()
       end })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     assert.equal(1, minted)
     assert.equal(sha256(f), stored_sha("/tus/expired.bin"))
     os.remove(f)
@@ -164,6 +169,7 @@ describe("tus.upload against the sandbox", function()
     local res, err = tus.upload(upload_url(), f, { chunk_size = 4 * MiB, journal = false,
       metadata = { filename = "/tus/cap.bin" }, on_event = on_event })
     assert.is_nil(err)
+    assert.are.equal(res.size, res.offset)   -- every byte landed
     local all = table.concat(seen, "|")
     assert.truthy(all:find("chunk halved to 1048576", 1, true))
     assert.equal(sha256(f), stored_sha("/tus/cap.bin"))

@@ -48,7 +48,8 @@ end
 
 -- Serialize a Lua value as source, keys sorted so the output is stable.
 local KEYWORDS = {}
-for w in ("and break do else elseif end false for function goto if in local nil not or repeat return then true until while"):gmatch("%a+") do
+for w in ("and break do else elseif end false for function goto if in local nil not or repeat "
+  .. "return then true until while"):gmatch("%a+") do
   KEYWORDS[w] = true
 end
 

@@ -123,7 +123,9 @@ static int mc_http1_res_fold(mc_http1_head *h, const char *line, size_t len, int
     return -1;
   }
   if (!keep || len == 0) return 0;
-  if (mc_headers_append(h->headers, (size_t)h->last, 0, " ", 1) != 0 ||
+  /* the fold's SP separates: a value still empty takes none (it stays trimmed) */
+  if ((h->headers->items[h->last].value[0] != '\0' &&
+       mc_headers_append(h->headers, (size_t)h->last, 0, " ", 1) != 0) ||
       mc_headers_append(h->headers, (size_t)h->last, 0, v, len) != 0) {
     mc_http1_res_fail(err, MC_TERR_LOCAL, 0, "out of memory");
     return -1;

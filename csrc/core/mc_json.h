@@ -11,7 +11,8 @@
 
 /*
 ** Parse len bytes of text (which must be NUL-terminated at text[len]). Rejects
-** input over max_bytes (0 = default), embedded NUL bytes, nesting deeper than
+** input over max_bytes (0 = default), embedded NUL bytes and escaped ones
+** ("\u0000" in a string, which cJSON would cut short), nesting deeper than
 ** MC_JSON_MAX_DEPTH, trailing garbage, and truncated or invalid JSON. On error
 ** returns NULL and writes a message into err (errlen bytes) with the offset.
 */

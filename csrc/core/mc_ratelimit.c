@@ -3,6 +3,9 @@
 #include "mc_defaults.h"
 #include "mc_json.h"
 
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,14 +54,24 @@ int mc_budgets_set(mc_budgets *b, const char *type, long limit, long remaining, 
   return 0;
 }
 
-/* Parse a decimal header value; returns 1 on success. */
-static int header_num(const mc_headers *h, const char *name, double *out) {
+/* The largest limit/remaining accepted from a header: far above any real
+** budget, exact in a double and in a 64-bit long (a 32-bit long: its max). */
+#if LONG_MAX > 2147483647L
+#define MC_RATE_COUNT_MAX 1e15
+#else
+#define MC_RATE_COUNT_MAX 2147483647.0
+#endif
+
+/* Parse a decimal header value; returns 1 on success. A value that is not a
+** finite number in [0, max] is treated as absent (a hostile or broken server
+** must not make the conversion to long undefined). */
+static int header_num(const mc_headers *h, const char *name, double max, double *out) {
   const char *v = mc_headers_get(h, name);
   char *end;
   double d;
   if (!v || !*v) return 0;
   d = strtod(v, &end);
-  if (end == v) return 0;
+  if (end == v || !isfinite(d) || d < 0 || d > max) return 0;
   *out = d;
   return 1;
 }
@@ -69,11 +82,11 @@ static int read_family(const mc_headers *h, const char *prefix, mc_budget *out) 
   double limit = -1, remaining = -1, reset = 0;
   int any = 0;
   strcpy(name, prefix); strcat(name, "limit");
-  any |= header_num(h, name, &limit);
+  any |= header_num(h, name, MC_RATE_COUNT_MAX, &limit);
   strcpy(name, prefix); strcat(name, "remaining");
-  any |= header_num(h, name, &remaining);
+  any |= header_num(h, name, MC_RATE_COUNT_MAX, &remaining);
   strcpy(name, prefix); strcat(name, "reset");
-  any |= header_num(h, name, &reset);
+  any |= header_num(h, name, DBL_MAX, &reset);
   if (!any) return 0;
   out->limit = (long)limit;
   out->remaining = (long)remaining;
@@ -203,14 +216,14 @@ int mc_budgets_body_reset(const char *body, size_t len, double *out) {
   doc = mc_json_parse(body, len, 0, err, sizeof err);
   if (!doc) return 0;
   r = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "reset") : NULL;
-  if (cJSON_IsNumber(r)) {
+  if (cJSON_IsNumber(r) && isfinite(r->valuedouble)) {
     *out = r->valuedouble;
     found = 1;
   } else if (cJSON_IsString(r) && r->valuestring && *r->valuestring) {
     char *end;
     double d = strtod(r->valuestring, &end);
     while (*end == ' ' || *end == '\t') end++;
-    if (end != r->valuestring && *end == '\0') {
+    if (end != r->valuestring && *end == '\0' && isfinite(d)) {
       *out = d;
       found = 1;
     }

@@ -87,7 +87,7 @@ void mc_budgets_hit(const mc_rate_observation *obs, double retry_after, double s
 
 /* The numeric `reset` field of a JSON object body (a number or a numeric
 ** string). body must be NUL-terminated at body[len]. Returns 1 and sets *out,
-** or 0 when there is none. */
+** or 0 when there is none or it is not finite. */
 int mc_budgets_body_reset(const char *body, size_t len, double *out);
 
 #endif

@@ -82,7 +82,7 @@ typedef struct lcurl_progress {
 static double lcurl_monotonic(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int lcurl_progress_hook(void *ud, int64_t up, int64_t down) {

@@ -15,6 +15,7 @@
 #include "mc_json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,38 +69,63 @@ static void ljson_push_number(lua_State *L, double d) {
   lua_pushnumber(L, d);
 }
 
-/* Push item as Lua values, recursively; may raise (stack, memory): the
-** caller's holder owns the tree. */
-static void ljson_push(lua_State *L, const cJSON *item) {
+/* The number of children of a container (to size its table once). */
+static int ljson_count(const cJSON *item) {
+  const cJSON *c;
+  int n = 0;
+  for (c = item->child; c && n < 1 << 24; c = c->next) n++;
+  return n;
+}
+
+/*
+** Push item as Lua values, recursively; may raise (stack, memory): the
+** caller's holder owns the tree. mt is the stack index of the array
+** metatable. The type is read from the node (cJSON's public `type` field)
+** instead of six cJSON_Is* calls into the shared library, tables are created
+** at their final size, and strings are pushed with their length (see
+** bench/json_decode.lua for the cost against lua-cjson).
+*/
+static void ljson_push(lua_State *L, const cJSON *item, int mt) {
   const cJSON *child;
   int i;
-  luaL_checkstack(L, 4, "JSON nesting too deep");
-  if (cJSON_IsNull(item)) {
-    lua_pushlightuserdata(L, NULL);
-  } else if (cJSON_IsFalse(item)) {
-    lua_pushboolean(L, 0);
-  } else if (cJSON_IsTrue(item)) {
-    lua_pushboolean(L, 1);
-  } else if (cJSON_IsNumber(item)) {
-    ljson_push_number(L, item->valuedouble);
-  } else if (cJSON_IsString(item)) {
-    lua_pushstring(L, item->valuestring);
-  } else if (cJSON_IsArray(item)) {
-    lua_newtable(L);
-    for (child = item->child, i = 1; child; child = child->next, i++) {
-      ljson_push(L, child);
-      lua_rawseti(L, -2, i);
-    }
-    ljson_push_array_mt(L);
-    lua_setmetatable(L, -2);
-  } else if (cJSON_IsObject(item)) {
-    lua_newtable(L);
-    for (child = item->child; child; child = child->next) {
-      ljson_push(L, child);
-      lua_setfield(L, -2, child->string ? child->string : "");
-    }
-  } else {
-    lua_pushnil(L);
+  switch (item->type & 0xFF) {
+    case cJSON_NULL:
+      lua_pushlightuserdata(L, NULL);
+      return;
+    case cJSON_False:
+      lua_pushboolean(L, 0);
+      return;
+    case cJSON_True:
+      lua_pushboolean(L, 1);
+      return;
+    case cJSON_Number:
+      ljson_push_number(L, item->valuedouble);
+      return;
+    case cJSON_String:
+      /* with its length: lua_pushstring runs Lua 5.4's API string cache (a strcmp) */
+      lua_pushlstring(L, item->valuestring, strlen(item->valuestring));
+      return;
+    case cJSON_Array:
+      luaL_checkstack(L, 3, "JSON nesting too deep");
+      lua_createtable(L, ljson_count(item), 0);
+      for (child = item->child, i = 1; child; child = child->next, i++) {
+        ljson_push(L, child, mt);
+        lua_rawseti(L, -2, i);
+      }
+      lua_pushvalue(L, mt);
+      lua_setmetatable(L, -2);
+      return;
+    case cJSON_Object:
+      luaL_checkstack(L, 3, "JSON nesting too deep");
+      lua_createtable(L, 0, ljson_count(item));
+      for (child = item->child; child; child = child->next) {
+        lua_pushlstring(L, child->string ? child->string : "", child->string ? strlen(child->string) : 0);
+        ljson_push(L, child, mt);
+        lua_rawset(L, -3);
+      }
+      return;
+    default:
+      lua_pushnil(L);
   }
 }
 
@@ -111,7 +137,8 @@ static int ljson_decode(lua_State *L) {
   char err[160];
   ljson_tree *t;
   luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
-  max = (size_t)maxn;
+  /* a huge cap is no cap (converting it as is would be undefined behaviour) */
+  max = maxn >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)maxn;
   lua_settop(L, 2);
   t = ljson_tree_new(L); /* the holder exists before the tree */
   t->root = mc_json_parse(s, len, max, err, sizeof err);
@@ -120,7 +147,8 @@ static int ljson_decode(lua_State *L) {
     lua_pushstring(L, err);
     return 2;
   }
-  ljson_push(L, t->root);
+  ljson_push_array_mt(L); /* index 4: shared by every array of the document */
+  ljson_push(L, t->root, 4);
   ljson_tree_free(L, t);
   return 1;
 }

@@ -8,7 +8,10 @@
 #include "mc_ratelimit.h"
 #include "mc_retry.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +38,40 @@ static double opt_field_real(lua_State *L, int t, const char *k, double def) {
   v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : def;
   lua_pop(L, 1);
   return v != v ? def : v;
+}
+
+/* An outcome field that becomes an int or a long: clamped to [lo, hi] (an
+** out-of-range double converted as is would be undefined behaviour). */
+static double opt_field_clamped(lua_State *L, int t, const char *k, double def, double lo, double hi) {
+  double v = opt_field_real(L, t, k, def);
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A count from a server (getAccountLimits): -1 (unknown) unless a finite
+** number in [0, 1e15], as for the X-RateLimit-* headers. */
+static long server_count(double v) {
+  return (isfinite(v) && v >= 0 && v <= 1e15) ? (long)v : -1;
+}
+
+/* An integer option in [0, max]; raises naming the option (a larger double
+** converted to int would be undefined behaviour). */
+static double opt_field_count(lua_State *L, int t, const char *k, double def, double max) {
+  double v;
+  lua_getfield(L, t, k);
+  if (lua_isnil(L, -1)) v = def;
+  else if (lua_type(L, -1) != LUA_TNUMBER) {
+    luaL_error(L, "policy option '%s' must be a number", k);
+    v = def;
+  } else {
+    v = lua_tonumber(L, -1);
+    if (!(v >= 0 && v <= max)) {
+      char top[32];
+      snprintf(top, sizeof top, "%.0f", max); /* lua_pushfstring has no %.0f */
+      luaL_error(L, "policy option '%s' must be a number from 0 to %s", k, top);
+    }
+  }
+  lua_pop(L, 1);
+  return v;
 }
 
 /* A numeric option; NaN and negative values are misuse (they would wrap when cast). */
@@ -92,13 +129,13 @@ static int l_policy_new(lua_State *L) {
   mc_retry_policy_init(&p->retry);
   p->h.open = 1;
   /* nil options keep the defaults mc_budgets_init/mc_retry_policy_init set */
-  p->retry.attempts = (int)opt_field_num(L, 1, "attempts", p->retry.attempts);
+  p->retry.attempts = (int)opt_field_count(L, 1, "attempts", p->retry.attempts, INT_MAX);
   if (p->retry.attempts < 1) p->retry.attempts = 1;
   p->retry.base = opt_field_num(L, 1, "base", p->retry.base);
   p->retry.cap = opt_field_num(L, 1, "cap", p->retry.cap);
   p->retry.deadline = opt_field_num(L, 1, "deadline", p->retry.deadline);
   p->retry.max_wait = opt_field_num(L, 1, "max_wait", p->retry.max_wait);
-  p->retry.max_rate_waits = (int)opt_field_num(L, 1, "max_rate_waits", p->retry.max_rate_waits);
+  p->retry.max_rate_waits = (int)opt_field_count(L, 1, "max_rate_waits", p->retry.max_rate_waits, INT_MAX);
   p->budgets.pace_threshold = opt_field_num(L, 1, "pace_threshold", p->budgets.pace_threshold);
   p->budgets.pace_max_delay = opt_field_num(L, 1, "pace_max_delay", p->budgets.pace_max_delay);
   lua_getfield(L, 1, "rate_limit");
@@ -107,7 +144,7 @@ static int l_policy_new(lua_State *L) {
     return luaL_error(L, "policy option 'rate_limit' must be \"wait\" or \"fail\"");
   p->retry.wait_rate_limit = strcmp(mode, "wait") == 0;
   lua_pop(L, 1);
-  p->rng = (uint64_t)opt_field_num(L, 1, "seed", 0);
+  p->rng = (uint64_t)opt_field_count(L, 1, "seed", 0, 9007199254740992.0);
   if (p->rng == 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -129,32 +166,35 @@ static void push_budget(lua_State *L, const mc_budget *b) {
   lua_setfield(L, -2, "reset");
 }
 
+#define RATE_HEADERS_MAX 16
+
 /*
 ** Read the known rate-limit headers (mc_budgets_header_names) of the header
-** table at index t into obs. The values are first pushed onto the stack, so
-** no Lua call (which could raise) happens while the C header list is alive.
-** Returns 1 when any was present, 0 when none, -1 on OOM.
+** table at index t into obs. The header list borrows the names and the Lua
+** strings (kept on the stack until parsed): once per response, no copy and no
+** allocation, so nothing can leak if a Lua call raised. Returns 1 when any
+** was present, 0 when none (-1 was out of memory; no longer possible).
 */
 static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
-  int i, n, base = lua_gettop(L), r = 0;
+  int i, base = lua_gettop(L), r;
+  mc_header items[RATE_HEADERS_MAX];
   mc_headers h;
-  for (n = 0; mc_budgets_header_names[n]; n++) {
-    lua_pushstring(L, mc_budgets_header_names[n]);
+  h.items = items;
+  h.count = 0;
+  h.cap = RATE_HEADERS_MAX;
+  luaL_checkstack(L, RATE_HEADERS_MAX, "rate-limit headers");
+  for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
+    const char *name = mc_budgets_header_names[i];
+    lua_pushlstring(L, name, strlen(name)); /* not lua_pushstring: no API cache strcmp */
     lua_rawget(L, t);
-  }
-  mc_headers_init(&h);
-  for (i = 0; i < n; i++) {
-    size_t vl;
-    const char *v, *name = mc_budgets_header_names[i];
-    if (lua_type(L, base + 1 + i) != LUA_TSTRING) continue;
-    v = lua_tolstring(L, base + 1 + i, &vl);
-    if (mc_headers_add(&h, name, strlen(name), v, vl) < 0) {
-      r = -1;
-      break;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      items[h.count].name = (char *)(uintptr_t)name;              /* borrowed: never freed */
+      items[h.count].value = (char *)(uintptr_t)lua_tostring(L, -1); /* on the stack */
+      h.count++;
     }
   }
-  if (r == 0) r = mc_budgets_parse(&h, obs);
-  mc_headers_free(&h);
+  r = h.count ? mc_budgets_parse(&h, obs) : 0;
+  if (!h.count) memset(obs, 0, sizeof *obs);
   lua_settop(L, base);
   return r;
 }
@@ -188,10 +228,12 @@ static int l_policy_seed(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, 2) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
-      double limit = opt_field_real(L, lua_gettop(L), "limit", -1);
-      double remaining = opt_field_real(L, lua_gettop(L), "remaining", -1);
+      /* server data: a number out of range is unknown, never converted as is */
+      long limit = server_count(opt_field_real(L, lua_gettop(L), "limit", -1));
+      long remaining = server_count(opt_field_real(L, lua_gettop(L), "remaining", -1));
       double reset = opt_field_real(L, lua_gettop(L), "reset", 0);
-      if (mc_budgets_set(&p->budgets, lua_tostring(L, -2), (long)limit, (long)remaining, reset) < 0)
+      if (!isfinite(reset) || reset < 0) reset = 0;
+      if (mc_budgets_set(&p->budgets, lua_tostring(L, -2), limit, remaining, reset) < 0)
         return luaL_error(L, "out of memory");
     }
     lua_pop(L, 1);
@@ -244,7 +286,7 @@ static void read_limit_inputs(lua_State *L, int t, mc_outcome *o) {
       char *end;
       double ra = strtod(v, &end);
       while (*end == ' ' || *end == '\t') end++;
-      if (end != v && *end == '\0' && ra >= 0) o->retry_after = ra;
+      if (end != v && *end == '\0' && ra >= 0 && isfinite(ra)) o->retry_after = ra;
     }
     lua_pop(L, 1);
   }
@@ -274,17 +316,17 @@ static int l_policy_decide(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   mc_outcome_init(&o);
-  o.status = (long)opt_field_real(L, 2, "status", 0);
+  o.status = (long)opt_field_clamped(L, 2, "status", 0, 0, 999);
   lua_getfield(L, 2, "terr");
   o.terr = terr_from_name(lua_tostring(L, -1));
   lua_pop(L, 1);
   o.nothing_sent = opt_field_bool(L, 2, "nothing_sent");
   o.idempotent = opt_field_bool(L, 2, "idempotent");
   o.reauthed = opt_field_bool(L, 2, "reauthed");
-  o.attempt = (int)opt_field_real(L, 2, "attempt", 1);
+  o.attempt = (int)opt_field_clamped(L, 2, "attempt", 1, 1, INT_MAX);
   o.elapsed = opt_field_real(L, 2, "elapsed", 0);
   o.now = opt_field_real(L, 2, "now", 0);
-  o.waits = (int)opt_field_real(L, 2, "waits", 0);
+  o.waits = (int)opt_field_clamped(L, 2, "waits", 0, 0, INT_MAX);
   o.max_wait = opt_field_real(L, 2, "max_wait", -1);
   o.stated_reset = opt_field_real(L, 2, "reset_at", 0);
   o.rate_mode = opt_rate_mode(L, 2);

@@ -186,12 +186,20 @@ local function descriptor(self, intent)
   for k, v in pairs(intent.headers or {}) do req.headers[k] = v end
   -- a streamed upload/download may take as long as its size needs: only the stall
   -- limit applies to it, unless the caller set transfer_timeout
-  req.timeout = intent.timeout or ((intent.body_file or intent.body_parts or intent.sink) and L.transfer_timeout or L.timeout)
+  local streamed = intent.body_file or intent.body_parts or intent.sink
+  req.timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout)
   req.connect_timeout = intent.connect_timeout or L.connect_timeout
   req.stall_timeout = intent.stall_timeout or L.stall_timeout
   req.cainfo = intent.cainfo or L.cainfo
   req.max_body = intent.max_body or L.max_body
   return req
+end
+
+-- The outcome of an attempt the policy core decides on (mc_outcome's fields).
+local function new_outcome(intent, attempt, elapsed, now, reauthed, mode, max_wait, waits)
+  return { attempt = attempt, elapsed = elapsed, idempotent = intent.idempotent,
+    reauthed = reauthed or intent.auth == false, rate_limit = mode, max_wait = max_wait,
+    now = now, waits = waits, bucket = intent.bucket }
 end
 
 -- Check a service verdict (a misuse of classify raises).
@@ -219,16 +227,18 @@ function Engine:perform(intent)
     local req = descriptor(self, intent)
     local sok, serr = self.sign(req, intent, attempt)
     if not sok then return nil, serr end
-    self:emit{ type = "request", operation = intent.operation, method = intent.method,
-      path = intent.path, attempt = attempt }
+    if self.sink then -- (no event table is built for an engine without a sink)
+      self:emit{ type = "request", operation = intent.operation, method = intent.method,
+        path = intent.path, attempt = attempt }
+    end
     if intent.bucket then policy:consume(intent.bucket) end
-    local t0 = t:now()
+    -- the clock is read around the transfer only when something uses it (an
+    -- event, or a decision below): a plain 2xx needs neither read
+    local sink = self.sink
+    local t0 = sink and t:now()
     local res, terr = t:request(req)
-    local now = t:now()
-    local outcome = { attempt = attempt, elapsed = now - started, idempotent = intent.idempotent,
-      reauthed = reauthed or intent.auth == false, rate_limit = mode, max_wait = max_wait,
-      now = now, waits = waits, bucket = intent.bucket }
-    local verdict
+    local now = sink and t:now()
+    local verdict, outcome
     if res then
       local rate = policy:observe(res.headers)
       -- learn which bucket an operation really counts against (Sirv names it in
@@ -237,9 +247,17 @@ function Engine:perform(intent)
           and intent.operation then
         self.buckets[intent.operation] = rate.type
       end
-      self:emit{ type = "response", operation = intent.operation, status = res.status,
-        attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
+      if sink then
+        self:emit{ type = "response", operation = intent.operation, status = res.status,
+          attempt = attempt, elapsed = now - t0, bytes = res.bytes, rate = rate }
+      end
       if self.classify then verdict = self.classify(res, intent) end
+      -- a 2xx the service does not overrule is done (the first rule of the
+      -- policy core's mc_decide): no outcome to build, no call to make
+      local status = res.status
+      if verdict == nil and status >= 200 and status < 300 then return res end
+      now = now or t:now()
+      outcome = new_outcome(intent, attempt, now - started, now, reauthed, mode, max_wait, waits)
       outcome.headers, outcome.body = res.headers, res.body
       if verdict == nil then
         outcome.status = res.status
@@ -257,11 +275,15 @@ function Engine:perform(intent)
         end
       end
     else
+      now = now or t:now()
+      outcome = new_outcome(intent, attempt, now - started, now, reauthed, mode, max_wait, waits)
       outcome.terr = terr.kind
       -- a failed resolve (6) or connect (7) sent nothing: safe to replay any call
       outcome.nothing_sent = terr.nothing_sent or terr.code == 6 or terr.code == 7
-      self:emit{ type = "response", operation = intent.operation, error = terr.kind,
-        message = terr.message, attempt = attempt, elapsed = now - t0 }
+      if sink then
+        self:emit{ type = "response", operation = intent.operation, error = terr.kind,
+          message = terr.message, attempt = attempt, elapsed = now - t0 }
+      end
     end
     local action, delay, kind, retryable, reset_at, hit_type = policy:decide(outcome)
     if action == "done" then return res end

@@ -26,7 +26,7 @@ local co_close = coroutine.close -- Lua 5.4 only
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 local floor, ceil, min = math.floor, math.ceil, math.min
-local type, error, pairs, pcall, setmetatable, select, next = type, error, pairs, pcall, setmetatable, select, next
+local type, error, pairs, pcall, setmetatable, next = type, error, pairs, pcall, setmetatable, next
 local monotonic = core.monotonic
 
 local M = {}
@@ -472,7 +472,7 @@ end
 
 --- Sleep: yields inside a loop, blocks outside.
 function M.sleep(seconds)
-  if type(seconds) ~= "number" or not (seconds >= 0) or seconds == math.huge then
+  if type(seconds) ~= "number" or seconds ~= seconds or seconds < 0 or seconds == math.huge then
     error("loop.sleep: seconds must be a non-negative number", 2)
   end
   local t = current_task()

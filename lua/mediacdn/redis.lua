@@ -106,7 +106,8 @@ function M.new(opts)
   argcheck(opts.password == nil or type(opts.password) == "string", "password must be a string")
   argcheck(opts.db == nil or (type(opts.db) == "number" and opts.db >= 0), "db must be a non-negative number")
   argcheck(opts.prefix == nil or type(opts.prefix) == "string", "prefix must be a string")
-  argcheck(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout > 0), "timeout must be a positive number")
+  argcheck(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout > 0),
+    "timeout must be a positive number")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "on_event must be a function")
   argcheck(opts.breaker == nil or type(opts.breaker) == "table", "breaker must be a table")
   local conf = {

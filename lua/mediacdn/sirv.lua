@@ -147,7 +147,8 @@ function M.new(opts)
   argcheck(mode == "wait" or mode == "fail", "new", "option 'rate_limit' must be \"wait\" or \"fail\"")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
   local pacing = opts.pacing
-  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new", "option 'pacing' must be a table or false")
+  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new",
+    "option 'pacing' must be a table or false")
 
   local self = setmetatable({
     service = "sirv",
@@ -181,6 +182,18 @@ function Sirv:__tostring()
   return ("mediacdn.Sirv(%s)"):format(self.base_url)
 end
 
+-- Query parameters that name a file or folder: absolute, no NUL byte (the
+-- same rule the body schema applies to paths). from/to are paths only for
+-- copy and rename (elsewhere they are dates).
+local PATH_QUERY = { filename = true, dirname = true }
+local PATH_QUERY_OPS = { postFilesCopy = { from = true, to = true }, postFilesRename = { from = true, to = true } }
+
+-- Whether query parameter q of endpoint ep is a path.
+local function is_path_query(ep, q)
+  local ops = PATH_QUERY_OPS[ep.name]
+  return PATH_QUERY[q] or (ops ~= nil and ops[q] == true)
+end
+
 -- Build the query string of an endpoint from params (raises on misuse).
 local function build_query(ep, params)
   local parts = {}
@@ -196,6 +209,10 @@ local function build_query(ep, params)
         error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
+      if is_path_query(ep, q.name) and (tv ~= "string" or v:sub(1, 1) ~= "/" or v:find("\0", 1, true)) then
+        error(("sirv:call('%s'): parameter '%s' must be an absolute path starting with '/' and holding "
+          .. "no NUL byte"):format(ep.name, q.name), 4)
+      end
       parts[#parts + 1] = q.name .. "=" .. url_escape(tostring(v))
     end
   end
@@ -272,7 +289,7 @@ local function check_names(ep, params)
 end
 
 -- Turn a successful response into the documented result.
-local function decode_result(self, ep, spec, res)
+local function decode_result(ep, spec, res)
   local body = res.body
   if ep.response_kind == "binary" then
     if spec.sink then return true end
@@ -331,7 +348,7 @@ function Sirv:call(name, params)
   end
   local res, err = self.engine:perform(spec)
   if not res then return nil, err end
-  return decode_result(self, ep, spec, res)
+  return decode_result(ep, spec, res)
 end
 
 require("mediacdn.sirv.methods")(Sirv)

@@ -23,7 +23,7 @@ local engine = require "mediacdn.engine"
 local codes = require "mediacdn.sparevideos.codes"
 
 local D = core.defaults
-local sv_sign, sv_payload, url_escape, json_decode = core.sv_sign, core.sv_payload, core.url_escape, core.json_decode
+local sv_sign, sv_payload, url_escape = core.sv_sign, core.sv_payload, core.url_escape
 local type, pairs, ipairs, tostring, tonumber, error, pcall = type, pairs, ipairs, tostring, tonumber, error, pcall
 local setmetatable, next, floor, abs = setmetatable, next, math.floor, math.abs
 
@@ -223,7 +223,8 @@ function M.new(opts)
   for k, v in pairs(DEFAULT_TTL) do ttl[k] = v end
   argcheck(opts.ttl == nil or type(opts.ttl) == "table", "new", "option 'ttl' must be a table")
   for k, v in pairs(opts.ttl or {}) do
-    argcheck(DEFAULT_TTL[k] ~= nil, "new", ("ttl.%s is not a token kind (initiate, convert, file, update, delete, list)"):format(tostring(k)))
+    argcheck(DEFAULT_TTL[k] ~= nil, "new",
+      ("ttl.%s is not a token kind (initiate, convert, file, update, delete, list)"):format(tostring(k)))
     argcheck(type(v) == "number" and v >= 1 and v == floor(v), "new",
       ("ttl.%s must be a positive integer number of seconds"):format(k))
     ttl[k] = v
@@ -315,7 +316,8 @@ function SV:convert(code, opts)
   opts = opts or {}
   argcheck(type(opts) == "table", "convert", "argument #2 must be a table of options")
   for k, v in pairs(opts) do
-    argcheck(k == "sd_only" or k == "mp4_only", "convert", ("unknown option '%s' (sd_only, mp4_only)"):format(tostring(k)))
+    argcheck(k == "sd_only" or k == "mp4_only", "convert",
+      ("unknown option '%s' (sd_only, mp4_only)"):format(tostring(k)))
     argcheck(type(v) == "boolean", "convert", ("option '%s' must be a boolean"):format(k))
   end
   local x = { file_code = code, sd_only = opts.sd_only, mp4_only = opts.mp4_only }
@@ -353,7 +355,8 @@ function SV:update_file(code, opts)
   argcheck(type(opts) == "table" and type(opts.thumbnail) == "string" and opts.thumbnail ~= "", "update_file",
     "argument #2 must be {thumbnail = <file name from sv:thumbnails(code)>}")
   local x = { file_code = code, thumbnail = opts.thumbnail }
-  self:_precheck("update_file", "update", x, { file_code = "argument #1 (code)", thumbnail = "argument #2 (thumbnail)" })
+  self:_precheck("update_file", "update", x,
+    { file_code = "argument #1 (code)", thumbnail = "argument #2 (thumbnail)" })
   local doc, err = self:_call("update", x)
   if not doc then return nil, err end
   return true

@@ -19,6 +19,7 @@ static int passed, failed;
 void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
 void test_sparevideos(int *passed_out, int *failed_out); /* test_sparevideos.c */
 void mc_test_tus(int *passed, int *failed); /* tests/c/test_tus.c */
+void test_hardening(int *passed_out, int *failed_out); /* test_hardening.c */
 
 #define CHECK(cond)                                                     \
   do {                                                                  \
@@ -364,6 +365,7 @@ int main(void) {
   test_imgurl(&passed, &failed);
   test_sparevideos(&passed, &failed);
   mc_test_tus(&passed, &failed);
+  test_hardening(&passed, &failed);
   printf("core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

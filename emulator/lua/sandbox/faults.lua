@@ -1,14 +1,16 @@
 -- sandbox.faults: fault rules set through /_sandbox/faults.
 --
 -- rule = { path = "/v2/files/stat" (exact, or a prefix when it ends in "*"),
---          method = "GET"?, skip = 0, times = 1 (-1: forever), action = ..., ... }
+--          method = "GET"?, skip = 0, times = 1 (-1: forever), action = ..., ...,
+--          probability = 1 (0..1: a matching request is spoiled with this chance;
+--          one that is spared goes on to the next rule and is not counted) }
 -- actions: status (status=, body=?, headers=?), expired_token, rate_limit (reset_in=),
 --          reset, stall (seconds=), truncate, invalid_json, latency (ms=), throttle (rate=);
 --          on /upload/* only: reset_body (bytes=), lose_upload, expired_url, corrupt
 
 local json = require "sandbox.json"
 
-local type, ipairs, pairs, floor = type, ipairs, pairs, math.floor
+local type, ipairs, pairs, floor, random = type, ipairs, pairs, math.floor, math.random
 
 local faults = {}
 
@@ -29,10 +31,14 @@ local function check_rule(r, i)
   if type(r.path) ~= "string" or r.path == "" then return nil, where .. ".path must be a string" end
   if r.method ~= nil and type(r.method) ~= "string" then return nil, where .. ".method must be a string" end
   if not actions[r.action] then
-    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, invalid_json, latency, throttle, reset_body, lose_upload, expired_url, corrupt"
+    return nil, where .. ".action must be one of status, expired_token, rate_limit, reset, stall, truncate, "
+      .. "invalid_json, latency, throttle, reset_body, lose_upload, expired_url, corrupt"
   end
-  for _, k in ipairs({ "skip", "times", "status", "reset_in", "seconds", "ms", "bytes", "rate" }) do
+  for _, k in ipairs({ "skip", "times", "status", "reset_in", "seconds", "ms", "bytes", "rate", "probability" }) do
     if r[k] ~= nil and type(r[k]) ~= "number" then return nil, where .. "." .. k .. " must be a number" end
+  end
+  if r.probability ~= nil and not (r.probability >= 0 and r.probability <= 1) then
+    return nil, where .. ".probability must be a number from 0 to 1"
   end
   if r.action == "throttle" and (type(r.rate) ~= "number" or r.rate <= 0) then
     return nil, where .. ".rate must be a number of bytes per second > 0"
@@ -87,7 +93,8 @@ end
 -- the rule that fires for this request, if any (counts it)
 function faults.match(method, uri)
   for _, r in ipairs(rules) do
-    if r.times ~= 0 and (r.method == nil or r.method == method) and path_matches(r.path, uri) then
+    if r.times ~= 0 and (r.method == nil or r.method == method) and path_matches(r.path, uri)
+      and (r.probability == nil or random() < r.probability) then
       r.matched = r.matched + 1
       if r.skip > 0 then
         r.skip = r.skip - 1

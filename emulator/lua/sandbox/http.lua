@@ -9,7 +9,7 @@
 local json = require "sandbox.json"
 
 local ngx = ngx
-local floor, min, tostring, pairs, type = math.floor, math.min, tostring, pairs, type
+local floor, min, tostring, pairs = math.floor, math.min, tostring, pairs
 local io_open = io.open
 
 local http = {}

@@ -157,7 +157,7 @@ end
 
 local decode_value
 
-local function decode_error(s, pos, what)
+local function decode_error(_, pos, what)  -- (text, position, what was expected)
   error({ json_error = format("%s at character %d", what, pos) })
 end
 

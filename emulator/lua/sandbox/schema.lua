@@ -66,7 +66,7 @@ end
 
 local check
 
-local function check_object(sch, v, label)
+local function check_object(sch, v, _)  -- (schema, value, label)
   local props = sch.properties or {}
   local required = {}
   for _, r in ipairs(sch.required or {}) do required[r] = true end

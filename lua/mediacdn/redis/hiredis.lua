@@ -109,7 +109,8 @@ function Pool:_acquire(deadline)
     if res == nil then
       conn:close()
       -- never echo the password: name the step instead
-      return nil, setup[i][1] .. " failed: " .. (kind == "redis" and tostring(serr):match("^%S+") or tostring(serr)), kind
+      local why = kind == "redis" and tostring(serr):match("^%S+") or tostring(serr)
+      return nil, setup[i][1] .. " failed: " .. why, kind
     end
   end
   return conn

@@ -12,7 +12,8 @@
 -- Every step gets what is left of timeout_s, so the whole call ends within
 -- it. Cosockets never block the worker; they work where ngx.sleep works
 -- (rewrite, access, content, timer).
-local rawget, setmetatable, type, tostring, pcall, require, ipairs = rawget, setmetatable, type, tostring, pcall, require, ipairs
+local rawget, setmetatable, type, tostring = rawget, setmetatable, type, tostring
+local pcall, require, ipairs = pcall, require, ipairs
 local max, ceil = math.max, math.ceil
 
 local ngx = rawget(_G, "ngx")
@@ -99,7 +100,8 @@ function Pool:call(timeout, cmd, ...)
       local r, aerr = red:auth(o.password)
       if not r then
         red:close()
-        return nil, "AUTH failed: " .. (r == false and tostring(aerr):match("^%S+") or tostring(aerr)), r == false and "redis" or kind_of(aerr)
+        local why = r == false and tostring(aerr):match("^%S+") or tostring(aerr)
+        return nil, "AUTH failed: " .. why, r == false and "redis" or kind_of(aerr)
       end
     end
     if o.db and o.db ~= 0 then

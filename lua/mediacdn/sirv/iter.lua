@@ -188,7 +188,9 @@ local function search_fetch(cur)
   else
     local page
     page, err = client:call("postFilesSearchScroll", { scrollId = cur.scroll_id })
-    if page ~= nil and type(page) ~= "table" then page, err = nil, errors.not_a_page("sirv", "postFilesSearchScroll") end
+    if page ~= nil and type(page) ~= "table" then
+      page, err = nil, errors.not_a_page("sirv", "postFilesSearchScroll")
+    end
     if page then
       cur.scroll_id = page.scrollId or cur.scroll_id
       cur.last_call = client.transport:now()

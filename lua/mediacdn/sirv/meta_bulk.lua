@@ -45,7 +45,8 @@ end
 -- makes fail fast with rate_limited (same engine, token and budgets).
 local function fail_fast_view(client)
   if client.rate_limit == "fail" then return client end
-  return setmetatable({ rate_limit = "fail" }, { __index = client, __tostring = function() return tostring(client) end })
+  return setmetatable({ rate_limit = "fail" },
+    { __index = client, __tostring = function() return tostring(client) end })
 end
 
 --- Run work(client, item) -> value | nil, err over every item of a source (see
@@ -70,7 +71,8 @@ function M.run(client, open, restartable, work, opts, emit)
     open = function() return open(c) end, restartable = restartable,
     work = function(item) return work(c, item) end,
     emit = emit, on_file = opts.on_file, on_wait = opts.on_wait,
-    journal = journal, concurrency = opts.concurrency, event = client.engine and function(ev) client.engine:emit(ev) end,
+    journal = journal, concurrency = opts.concurrency,
+    event = client.engine and function(ev) client.engine:emit(ev) end,
     on_limit = mode, max_wait = opts.max_wait, policy = client.policy, clock = client.transport,
     bucket = "rest:global", service = "sirv", path_of = item_path,
     skip = function(v) return not folders and type(v) == "table" and v.isDirectory == true end,

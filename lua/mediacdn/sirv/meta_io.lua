@@ -252,7 +252,9 @@ end
 -- Each report's result is {changed = bool, diff = {lines}}.
 function M.import(client, src, opts)
   check_client(client, "import_meta")
-  if type(src) ~= "string" and io.type(src) ~= "file" then argerror("import_meta", 1, "must be a file path or handle") end
+  if type(src) ~= "string" and io.type(src) ~= "file" then
+    argerror("import_meta", 1, "must be a file path or handle")
+  end
   opts = bulk.check_opts(opts, "sirv:import_meta", 2)
   local format = pick_format(opts, src, "import_meta", 2)
   local dry = opts.dry_run == true

@@ -60,6 +60,9 @@ function M.check(v, s, where)
     if s.pattern == "^\\/" and v:sub(1, 1) ~= "/" then
       return nil, ("%s must be an absolute path starting with '/'"):format(where)
     end
+    if s.pattern == "^\\/" and v:find("\0", 1, true) then
+      return nil, ("%s must not hold a NUL byte"):format(where)
+    end
   elseif type(v) == "number" then
     if s.minimum and v < s.minimum then return nil, ("%s must be >= %s"):format(where, s.minimum) end
     if s.maximum and v > s.maximum then return nil, ("%s must be <= %s"):format(where, s.maximum) end

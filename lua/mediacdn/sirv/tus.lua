@@ -103,7 +103,8 @@ local function wait_visible(client, remote, size, limit)
     if st and (st.size == nil or st.size == size) then return st end
     if not st and err.status ~= 404 then return nil, err end
     if t:now() + delay > deadline then
-      return nil, sirv_error("timeout", ("the upload finished but %s is not visible after %s s"):format(remote, tostring(limit)))
+      return nil, sirv_error("timeout",
+        ("the upload finished but %s is not visible after %s s"):format(remote, tostring(limit)))
     end
     t:sleep(delay)
     delay = min(delay * 2, 2)

@@ -283,7 +283,10 @@ function Image:format(f, fallback)
   return img
 end
 
-function Image:quality(q) need_scalar("Image:quality", q, "a number 0-100") return derive(self, "Image:quality", "q", q) end
+function Image:quality(q)
+  need_scalar("Image:quality", q, "a number 0-100")
+  return derive(self, "Image:quality", "q", q)
+end
 function Image:rotate(deg) return derive(self, "Image:rotate", "rotate", deg) end
 function Image:thumbnail(px) return derive(self, "Image:thumbnail", "thumbnail", px) end
 function Image:blur(n) return derive(self, "Image:blur", "blur", n) end

@@ -106,7 +106,8 @@ return function(SV, M)
     argcheck(type(list) == "table", "delete", "argument #1 (codes) must be a list of file codes")
     argcheck(#list > 0, "delete", "argument #1 (codes) must not be empty")
     for i, c in ipairs(list) do
-      argcheck(type(c) == "string" and c ~= "", "delete", ("argument #1 (codes): item %d must be a non-empty string"):format(i))
+      argcheck(type(c) == "string" and c ~= "", "delete",
+        ("argument #1 (codes): item %d must be a non-empty string"):format(i))
     end
     local done = 0
     for first = 1, #list, DELETE_BATCH do

@@ -21,7 +21,8 @@ return function(SV, M)
     argcheck(type(opts) == "table", "thumbnail_url", "argument #2 must be a table {name=, size=, cache_bust=}")
     argcheck(opts.name == nil or (type(opts.name) == "string" and opts.name ~= ""), "thumbnail_url",
       "option 'name' must be a thumbnail file name")
-    argcheck(opts.size == nil or (type(opts.size) == "number" and opts.size >= 1 and opts.size == math.floor(opts.size)),
+    local size = opts.size
+    argcheck(size == nil or (type(size) == "number" and size >= 1 and size == math.floor(size)),
       "thumbnail_url", "option 'size' must be a positive integer (pixels)")
     argcheck(opts.name ~= nil or opts.size ~= nil, "thumbnail_url", "give a name (exact image) or a size (resized)")
     local base = self.thumbnail_base .. "/" .. url_escape(code)

@@ -207,7 +207,8 @@ return function(SV, M)
       "argument #1 (path_or_url) must be a local file path or an http(s) URL")
     opts = opts or {}
     argcheck(type(opts) == "table", "upload", "argument #2 must be a table of options")
-    argcheck(opts.on_progress == nil or type(opts.on_progress) == "function", "upload", "option 'on_progress' must be a function")
+    argcheck(opts.on_progress == nil or type(opts.on_progress) == "function", "upload",
+      "option 'on_progress' must be a function")
     for _, k in ipairs{ "filename", "content_type" } do
       argcheck(opts[k] == nil or (type(opts[k]) == "string" and opts[k] ~= ""), "upload",
         ("option '%s' must be a non-empty string"):format(k))

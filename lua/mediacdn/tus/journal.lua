@@ -20,7 +20,7 @@ local core = require "mediacdn.core"
 
 local M = {}
 
-local type, pairs, error, setmetatable, tostring = type, pairs, error, setmetatable, tostring
+local type, error, setmetatable, tostring = type, error, setmetatable, tostring
 local io_open, os_rename, os_remove, getenv = io.open, os.rename, os.remove, os.getenv
 local json_encode, json_decode = core.json_encode, core.json_decode
 

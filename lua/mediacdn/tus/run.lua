@@ -17,7 +17,7 @@ local phase = require "mediacdn.transport.phase"
 
 local M = {}
 
-local type, pairs, ipairs, tostring, tonumber, rawget = type, pairs, ipairs, tostring, tonumber, rawget
+local pairs, ipairs, tostring, tonumber, rawget = pairs, ipairs, tostring, tonumber, rawget
 local file_size = core.file_size
 
 local MAX_REFRESH = 3   -- re-minted endpoints per upload

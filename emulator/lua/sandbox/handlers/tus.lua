@@ -61,7 +61,8 @@ local function tus_headers(h)
   h = h or {}
   h["tus-resumable"] = "1.0.0"
   h["access-control-allow-origin"] = "*"
-  h["access-control-expose-headers"] = "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size"
+  h["access-control-expose-headers"] = "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, "
+    .. "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size"
   return h
 end
 
@@ -329,7 +330,9 @@ local function options_response()
       ["tus-version"] = "1.0.0", ["tus-extension"] = EXTENSIONS, ["tus-max-size"] = tostring(knobs.max_size),
       ["tus-checksum-algorithm"] = CHECKSUMS,
       ["access-control-allow-methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS",
-      ["access-control-allow-headers"] = "Authorization, Content-Type, Location, Tus-Extension, Tus-Max-Size, Tus-Resumable, Tus-Version, Upload-Checksum, Upload-Concat, Upload-Defer-Length, Upload-Length, Upload-Metadata, Upload-Offset",
+      ["access-control-allow-headers"] = "Authorization, Content-Type, Location, Tus-Extension, Tus-Max-Size, "
+        .. "Tus-Resumable, Tus-Version, Upload-Checksum, Upload-Concat, Upload-Defer-Length, Upload-Length, "
+        .. "Upload-Metadata, Upload-Offset",
     }),
     body = "",
   }
@@ -484,7 +487,8 @@ H.postVideoToSpin = function(req)
   if not u then return res end
   local dir = fs.normalize(req.body.spinDirname)
   if not dir then
-    return http.bad_request('child "spinDirname" fails because ["spinDirname" with value "' .. req.body.spinDirname .. '" fails to match the UNIX filename pattern]')
+    return http.bad_request('child "spinDirname" fails because ["spinDirname" with value "'
+      .. req.body.spinDirname .. '" fails to match the UNIX filename pattern]')
   end
   local convert = require "sandbox.handlers.convert"
   local name = util.basename(dir)

@@ -1,0 +1,186 @@
+/*
+** test_hardening.c — regression tests for what the sanitizers and the fuzz
+** targets (fuzz/) found in the sans-I/O core: hostile or broken server input
+** must give a defined result, never undefined behaviour. Each test names the
+** finding it pins down. Run from test_core.c's main through test_hardening();
+** the counters are the runner's.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "mc_http.h"
+#include "mc_http1.h"
+#include "mc_json.h"
+#include "mc_ratelimit.h"
+
+void test_hardening(int *passed, int *failed);
+
+static int *hp, *hf;
+
+#define HCHECK(cond)                                                    \
+  do {                                                                  \
+    if (cond) (*hp)++;                                                  \
+    else {                                                              \
+      (*hf)++;                                                          \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
+    }                                                                   \
+  } while (0)
+
+/* Observe the given header lines (NULL-terminated) into fresh budgets. */
+static int observe(const char *const *lines, mc_budgets *b, mc_rate_observation *obs) {
+  mc_headers h;
+  int r;
+  mc_headers_init(&h);
+  for (; *lines; lines++) {   /* "Name: value" */
+    const char *colon = strchr(*lines, ':'), *v = colon + 1;
+    while (*v == ' ') v++;
+    mc_headers_add(&h, *lines, (size_t)(colon - *lines), v, strlen(v));
+  }
+  r = mc_budgets_observe(b, &h, obs);
+  mc_headers_free(&h);
+  return r;
+}
+
+/*
+** Finding (issue 18): "X-RateLimit-Limit: 1e66" / "X-RateLimit-Remaining: 1e35"
+** were converted to long without a range check (UB). A count that is not a
+** finite number in [0, 1e15], or a reset that is not finite and >= 0, is
+** treated as absent.
+*/
+static void test_ratelimit_out_of_range(void) {
+  mc_budgets b;
+  mc_rate_observation obs;
+  mc_budget *g;
+  static const char *const huge[] = {
+    "X-RateLimit-Limit: 1e66", "X-RateLimit-Remaining: 5", "X-RateLimit-Reset: 100", NULL
+  };
+  static const char *const huge_remaining[] = {
+    "X-RateLimit-Limit: 100", "X-RateLimit-Remaining: 1e35", "X-RateLimit-Reset: 100", NULL
+  };
+  static const char *const all_bad[] = {
+    "X-RateLimit-Limit: nan", "X-RateLimit-Remaining: -inf", "X-RateLimit-Reset: inf",
+    "X-Global-RateLimit-Limit: 1e400", "X-Global-RateLimit-Remaining: -1e300",
+    "X-Global-RateLimit-Reset: nan", NULL
+  };
+  static const char *const edge[] = {
+    "X-Global-RateLimit-Limit: 1e15", "X-Global-RateLimit-Remaining: 999999999999999",
+    "X-Global-RateLimit-Reset: 0", NULL
+  };
+
+  mc_budgets_init(&b);
+  HCHECK(observe(huge, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == -1 && g->remaining == 5 && g->reset == 100);
+  HCHECK(observe(huge_remaining, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == 100 && g->remaining == -1);
+  mc_budgets_free(&b);
+
+  /* nothing usable: as if no rate header had come */
+  mc_budgets_init(&b);
+  HCHECK(observe(all_bad, &b, &obs) == 0);
+  HCHECK(b.count == 0);
+  mc_budgets_free(&b);
+
+  /* the largest accepted values still fit and count down */
+  mc_budgets_init(&b);
+  HCHECK(observe(edge, &b, &obs) == 1);
+  g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
+  HCHECK(g != NULL && g->limit == 1000000000000000L && g->remaining == 999999999999999L);
+  mc_budgets_consume(&b, NULL);
+  HCHECK(g != NULL && g->remaining == 999999999999998L);
+  mc_budgets_free(&b);
+}
+
+/* Feed one raw head line of len bytes (it may hold NUL bytes) after a
+** status line; returns mc_http1_head_line's result. */
+static int head_line(const char *line, size_t len, mc_http1_error *err) {
+  mc_headers hs;
+  mc_http1_head h;
+  int r;
+  mc_headers_init(&hs);
+  mc_http1_head_init(&h, &hs, 1);
+  r = mc_http1_head_line(&h, "HTTP/1.1 200 OK", 15, err);
+  if (r == 0) r = mc_http1_head_line(&h, line, len, err);
+  mc_headers_free(&hs);
+  return r;
+}
+
+/*
+** Finding (fuzz_http, before issue 12): a NUL byte in a header value cut the
+** value short, a line whose name is not an RFC 9110 token was stored under
+** that name, and "HTTP/1.1 099" / "HTTP/1.1 000" parsed as statuses 99 and 0
+** (0 reads as "no response" to the retry policy). mc_http1 (issue 12) refuses
+** each as a protocol error; these pin that down.
+*/
+static void test_head_line_bytes(void) {
+  mc_http1_error err;
+  mc_headers hs;
+  mc_http1_head h;
+  HCHECK(head_line("X-A:  1 \0 2", 12, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  HCHECK(head_line("X-C: a\rb", 8, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  HCHECK(head_line("Bad Name: x", 11, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  HCHECK(head_line("X\0Y: 1", 7, &err) == -1);
+  HCHECK(head_line("(x): 1", 6, &err) == -1);
+  HCHECK(head_line("A!#$%&'*+-.^_`|~9: ok", 21, &err) == 0);
+  mc_headers_init(&hs);
+  mc_http1_head_init(&h, &hs, 1);
+  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 099 C", 14, &err) == -1);
+  mc_http1_head_init(&h, &hs, 1);
+  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 000", 12, &err) == -1);
+  mc_http1_head_init(&h, &hs, 1);
+  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 599 X", 14, &err) == 0 && h.status == 599);
+  mc_headers_free(&hs);
+}
+
+/*
+** Finding (fuzz_http1_head): an obs-fold continuing an empty value gave a
+** value with a leading SP ("X:" then " 204" gave " 204"); the fold's SP only
+** separates, so the value is "204".
+*/
+static void test_fold_onto_empty(void) {
+  mc_http1_error err;
+  mc_headers hs;
+  mc_http1_head h;
+  const char *v;
+  mc_headers_init(&hs);
+  mc_http1_head_init(&h, &hs, 1);
+  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 200 OK", 15, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "X-Empty:", 8, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "  204", 5, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "X-Two: a", 8, &err) == 0);
+  HCHECK(mc_http1_head_line(&h, "\tb", 2, &err) == 0);
+  v = mc_headers_get(&hs, "x-empty");
+  HCHECK(v != NULL && strcmp(v, "204") == 0);
+  v = mc_headers_get(&hs, "x-two");
+  HCHECK(v != NULL && strcmp(v, "a b") == 0);
+  mc_headers_free(&hs);
+}
+
+/*
+** Finding (audit of the JSON bridge): "\u0000" inside a string decoded to a
+** string cut at that point ("a\u0000b" gave "a"), silently. Such a document is
+** now refused with a message; an escaped backslash before "u0000" is text.
+*/
+static void test_json_escaped_nul(void) {
+  char err[160];
+  cJSON *j;
+  HCHECK(mc_json_parse("[\"a\\u0000b\"]", 12, 0, err, sizeof err) == NULL);
+  HCHECK(strstr(err, "NUL") != NULL);
+  HCHECK(mc_json_parse("{\"k\\u0000\":1}", 13, 0, err, sizeof err) == NULL);
+  j = mc_json_parse("[\"a\\\\u0000b\"]", 13, 0, err, sizeof err);
+  HCHECK(j != NULL && strcmp(cJSON_GetArrayItem(j, 0)->valuestring, "a\\u0000b") == 0);
+  cJSON_Delete(j);
+  j = mc_json_parse("[\"\\u00001\"]", 11, 0, err, sizeof err); /* still a NUL then "1" */
+  HCHECK(j == NULL);
+  cJSON_Delete(j);
+}
+
+void test_hardening(int *passed, int *failed) {
+  hp = passed;
+  hf = failed;
+  test_ratelimit_out_of_range();
+  test_head_line_bytes();
+  test_fold_onto_empty();
+  test_json_escaped_nul();
+}
