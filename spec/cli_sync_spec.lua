@@ -27,12 +27,6 @@ local function summary_of(r)
   error("no summary object in:\n" .. r.out .. "\n" .. r.err)
 end
 
-local function set_of(list, field)
-  local s = {}
-  for _, o in ipairs(list) do s[o[field]] = true end
-  return s
-end
-
 describe("mediacdn sirv sync (subprocess)", function()
   local sb, dir, src
   setup(function()

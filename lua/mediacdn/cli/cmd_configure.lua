@@ -6,7 +6,7 @@
 local config = require "mediacdn.cli.config"
 local exit = require "mediacdn.cli.exit"
 
-local io_popen, os_execute, tostring, ipairs = io.popen, os.execute, tostring, ipairs
+local io_popen, os_execute, ipairs = io.popen, os.execute, ipairs
 
 local M = {}
 

@@ -48,7 +48,8 @@ function M.get(ctx)
     if not m then
       if err.kind == "rate_limited" then limit_or_fail(ctx, p, err) end
       failed = failed + 1
-      ctx.reporter:result(("%s: %s"):format(p, tostring(err)), { path = p, status = "failed", error = err_obj(err) }, true)
+      ctx.reporter:result(("%s: %s"):format(p, tostring(err)),
+        { path = p, status = "failed", error = err_obj(err) }, true)
     else
       local lines = { p, "  title        " .. m.title, "  description  " .. m.description,
         "  tags         " .. concat(m.tags, ", ") }
@@ -98,9 +99,12 @@ local function wanted_of(a)
   end
   local add, remove = a.add_tag or {}, a.remove_tag or {}
   if #add > 0 or #remove > 0 then any = true end
-  if w.tags and (#add > 0 or #remove > 0) then exit.usage("--tags replaces all tags: do not combine it with --add-tag/--remove-tag") end
+  if w.tags and (#add > 0 or #remove > 0) then
+    exit.usage("--tags replaces all tags: do not combine it with --add-tag/--remove-tag")
+  end
   if not any then
-    exit.usage("nothing to set: give --title, --description, --tags, --add-tag, --remove-tag, --approved or --product-*")
+    exit.usage("nothing to set: give --title, --description, --tags, --add-tag, --remove-tag, --approved"
+      .. " or --product-*")
   end
   return w, add, remove
 end
@@ -196,7 +200,8 @@ function M.set(ctx)
       end
     end
   end)
-  local line = ("meta set: %d %s, %d unchanged"):format(totals.changed, dry and "would change" or "changed", totals.unchanged)
+  local line = ("meta set: %d %s, %d unchanged"):format(totals.changed, dry and "would change" or "changed",
+    totals.unchanged)
   if totals.skipped > 0 then line = line .. (", %d skipped (done in an earlier run)"):format(totals.skipped) end
   if totals.failed > 0 then line = line .. (", %d failed"):format(totals.failed) end
   local lines = { line }
@@ -235,7 +240,10 @@ function M.export(ctx)
   local line = ("meta export: %d file(s) written to %s"):format(summary.done, a.file == "-" and "stdout" or a.file)
   if summary.failed > 0 then line = line .. (", %d failed"):format(summary.failed) end
   if a.file == "-" then ctx.reporter:notice(line)
-  else ctx.reporter:summary({ line }, { action = "summary", exported = summary.done, failed = summary.failed, file = a.file }) end
+  else
+    ctx.reporter:summary({ line }, { action = "summary", exported = summary.done, failed = summary.failed,
+      file = a.file })
+  end
   if ctx.limit then return exit.LIMIT end
   if summary.error then exit.fail("meta export: " .. tostring(summary.error)) end
   return summary.failed > 0 and exit.FAILED or exit.OK
@@ -258,8 +266,8 @@ function M.import(ctx)
       local what = res.changed and (a.dry_run and "would change" or "changed") or "unchanged"
       local text = what .. " " .. rep.path
       if res.changed then text = text .. ": " .. concat(res.diff, "; ") end
-      r:result(text, { action = "meta", path = rep.path, status = a.dry_run and "dry-run" or "ok", changed = res.changed,
-        diff = setmetatable(res.diff, array_mt) })
+      r:result(text, { action = "meta", path = rep.path, status = a.dry_run and "dry-run" or "ok",
+        changed = res.changed, diff = setmetatable(res.diff, array_mt) })
     elseif rep.err.kind ~= "rate_limited" then
       failed = failed + 1
       r:result(("failed to change %s: %s"):format(rep.path, tostring(rep.err)),

@@ -92,7 +92,8 @@ function M.stat(ctx)
       if not st.isDirectory then
         lines[#lines + 1] = ("  size      %s (%s)"):format(tostring(st.size), format.size(st.size))
       end
-      lines[#lines + 1] = "  modified  " .. format.clock(iso_epoch(st.mtime) or 0, 0) .. "  (" .. tostring(st.mtime) .. ")"
+      lines[#lines + 1] = "  modified  " .. format.clock(iso_epoch(st.mtime) or 0, 0)
+        .. "  (" .. tostring(st.mtime) .. ")"
       if st.ctime then lines[#lines + 1] = "  created   " .. format.clock(iso_epoch(st.ctime) or 0, 0) end
       local m = type(st.meta) == "table" and st.meta or {}
       if tonumber(m.width) and tonumber(m.height) then
@@ -142,8 +143,11 @@ function M.rm(ctx)
         end
         dirs[#dirs + 1] = jobs.rmdir_remote(sirv, p, p)
         if dry then
-          for _, j in ipairs(files) do ctx.reporter:result("would " .. j.what, { action = "delete", path = j.obj.path, status = "dry-run" }) end
-          for _, j in ipairs(dirs) do ctx.reporter:result("would " .. j.what, { action = "rmdir", path = j.obj.path, status = "dry-run" }) end
+          for _, group in ipairs{ files, dirs } do
+            for _, j in ipairs(group) do
+              ctx.reporter:result("would " .. j.what, { action = j.obj.action, path = j.obj.path, status = "dry-run" })
+            end
+          end
         else
           runner.run(ctx, files, { concurrency = n, stats = stats })
           if stats.failed == 0 and not ctx.stopping then runner.run(ctx, dirs, { concurrency = 1, stats = stats }) end
@@ -183,7 +187,8 @@ function M.mv(ctx)
   if paths.inside(src, dst) and src ~= dst then exit.usage(("cannot move %s into itself (%s)"):format(src, dst)) end
   local ok, err = sirv:rename(src, dst)
   if not ok then fail(ctx, "move " .. src .. " -> " .. dst, err) end
-  ctx.reporter:result(("moved %s -> %s"):format(src, dst), { action = "move", source = src, destination = dst, status = "ok" })
+  ctx.reporter:result(("moved %s -> %s"):format(src, dst),
+    { action = "move", source = src, destination = dst, status = "ok" })
   return exit.OK
 end
 
@@ -203,8 +208,9 @@ function M.mkdir(ctx)
       fail(ctx, p, err)
     else
       failed = failed + 1
-      ctx.reporter:result(("cannot create %s: %s"):format(p, err.kind == "conflict" and "it already exists (-p ignores that)"
-        or tostring(err)), { action = "mkdir", path = p, status = "failed", error = { kind = err.kind, message = err.message } }, true)
+      local why = err.kind == "conflict" and "it already exists (-p ignores that)" or tostring(err)
+      ctx.reporter:result(("cannot create %s: %s"):format(p, why),
+        { action = "mkdir", path = p, status = "failed", error = { kind = err.kind, message = err.message } }, true)
     end
   end
   return failed > 0 and exit.FAILED or exit.OK

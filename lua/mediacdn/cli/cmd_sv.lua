@@ -19,7 +19,8 @@ local runner = require "mediacdn.cli.runner"
 local session = require "mediacdn.cli.session"
 local loop = require "mediacdn.loop"
 
-local ipairs, pairs, tostring, tonumber, type, pcall, setmetatable = ipairs, pairs, tostring, tonumber, type, pcall, setmetatable
+local ipairs, pairs, tostring, tonumber, type = ipairs, pairs, tostring, tonumber, type
+local pcall, setmetatable = pcall, setmetatable
 local concat = table.concat
 local floor = math.floor
 
@@ -111,7 +112,7 @@ function M.upload(ctx)
   session.run(ctx, function()
     runner.run(ctx, jobs, { concurrency = a.transfers or 2, stats = stats })
   end)
-  if not (ctx.mode == "json") and (#jobs > 1 or stats.failed > 0) then
+  if ctx.mode ~= "json" and (#jobs > 1 or stats.failed > 0) then
     r:summary({ ("%d uploaded, %d failed"):format(stats.done, stats.failed) },
       { action = "summary", uploaded = stats.done, failed = stats.failed })
   elseif ctx.mode == "json" then
@@ -152,7 +153,8 @@ function M.ls(ctx)
           converted = false })
       else
         failed = failed + 1
-        r:result(("%s: %s"):format(code, tostring(errs[i])), { code = code, status = "failed", error = err_obj(errs[i]) }, true)
+        r:result(("%s: %s"):format(code, tostring(errs[i])),
+          { code = code, status = "failed", error = err_obj(errs[i]) }, true)
       end
     end
   end)
@@ -168,10 +170,12 @@ function M.info(ctx)
     local info, err = sv:file(code)
     if not info then
       failed = failed + 1
-      local msg = err.code == 100030 and "not converted yet (sv upload --convert, or the API's convert)" or tostring(err)
+      local msg = err.code == 100030 and "not converted yet (sv upload --convert, or the API's convert)"
+        or tostring(err)
       ctx.reporter:result(("%s: %s"):format(code, msg), { code = code, status = "failed", error = err_obj(err) }, true)
     else
-      local lines = { code, "  extension " .. tostring(info.extension), "  playtime  " .. tostring(info.playtime) .. " s",
+      local lines = { code, "  extension " .. tostring(info.extension),
+        "  playtime  " .. tostring(info.playtime) .. " s",
         "  thumbnail " .. tostring(info.thumbnail) }
       local streams = stream_lines(info)
       if #streams == 0 then lines[#lines + 1] = "  streams   (converting)" end
@@ -211,7 +215,9 @@ function M.sign(ctx)
   if need[opname] and not a.file_code then exit.usage(("%s %s needs --file-code CODE"):format(a.method, a.action)) end
   if opname == "update" and not a.thumbnail then exit.usage("file update needs --thumbnail NAME") end
   if opname == "delete" and not a.codes then exit.usage("files delete needs --codes C1,C2,...") end
-  if (a.sd_only or a.mp4_only) and opname ~= "convert" then exit.usage("--sd-only and --mp4-only go with upload convert") end
+  if (a.sd_only or a.mp4_only) and opname ~= "convert" then
+    exit.usage("--sd-only and --mp4-only go with upload convert")
+  end
   local keys = ctx:sv_keys()
   local expires = a.expires
   if expires then

@@ -84,7 +84,7 @@ local function transfer_job(sirv, mode, a, b, item, resumable_above)
 end
 
 -- List one side; a listing stopped by the rate limit or failed ends the command.
-local function list(ctx, sirv, side, matcher, role)
+local function list_side(ctx, sirv, side, matcher, role)
   if not side.remote then
     return walk.local_tree(side.path, matcher, function(m) ctx.reporter:warn(m) end)
   end
@@ -287,10 +287,10 @@ local function run(ctx, opts)
     local tree_a, tree_b
     ctx.reporter:phase(("Comparing %s with %s"):format(a.arg, b.arg))
     if recursive then
-      tree_a = list(ctx, sirv, a, matcher, "SRC")
+      tree_a = list_side(ctx, sirv, a, matcher, "SRC")
       if not tree_a then return end
       if a.remote and tree_a.missing then exit.fail(("no such Sirv folder: %s"):format(a.path)) end
-      tree_b = list(ctx, sirv, b, matcher, "DST")
+      tree_b = list_side(ctx, sirv, b, matcher, "DST")
       if not tree_b then return end
       for _, e in ipairs(tree_a.errors) do
         ctx.check_failures = (ctx.check_failures or 0) + 1

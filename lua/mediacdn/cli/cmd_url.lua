@@ -39,7 +39,9 @@ function M.url(ctx)
   local a = ctx.args
   local path = a.path
   if path:sub(1, 5) == "sirv:" then path = path:sub(6) end
-  if path:sub(1, 1) ~= "/" then exit.usage(("image path %s must start with / (did you mean /%s?)"):format(path, path)) end
+  if path:sub(1, 1) ~= "/" then
+    exit.usage(("image path %s must start with / (did you mean /%s?)"):format(path, path))
+  end
   local options = {}
   for _, kv in ipairs(a.options) do
     local k, v = kv:match("^([^=]+)=(.*)$")
@@ -62,7 +64,9 @@ function M.url(ctx)
   if a.sign then
     if a.srcset or a.dpr then exit.usage("--sign makes one URL: do not combine it with --srcset or --dpr") end
     local key = v.sirv_jwt_key
-    if not key then exit.usage("--sign needs the protected folder's key: set SIRV_JWT_KEY (or sirv_jwt_key in the profile)") end
+    if not key then
+      exit.usage("--sign needs the protected folder's key: set SIRV_JWT_KEY (or sirv_jwt_key in the profile)")
+    end
     local secure = {}
     for k, val in pairs(options) do if k ~= "strict" and k ~= "path_encoded" then secure[k] = val end end
     ok, out, extra = pcall(url.signed, base, path, { key = key, expires_in = a.expires_in or 300,

@@ -27,7 +27,7 @@ local lfs = require "lfs"
 local exit = require "mediacdn.cli.exit"
 
 local io_open, os_getenv, os_remove, os_rename, os_execute = io.open, os.getenv, os.remove, os.rename, os.execute
-local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local pairs, ipairs, tostring = pairs, ipairs, tostring
 local concat, sort = table.concat, table.sort
 
 local M = {}
@@ -40,9 +40,11 @@ M.KEYS = {
   { key = "sirv_base_url", env = "SIRV_BASE_URL", prompt = "Sirv API URL", default = "https://api.sirv.com" },
   { key = "sirv_alias", env = "SIRV_ALIAS", prompt = "Sirv account alias for image URLs (ALIAS.sirv.com)" },
   { key = "sirv_cdn_base", env = "SIRV_CDN_BASE", prompt = "Sirv image domain, if custom (https://img.example.com)" },
-  { key = "sirv_jwt_key", env = "SIRV_JWT_KEY", prompt = "JWT key of a protected folder (sirv url --sign)", secret = true },
+  { key = "sirv_jwt_key", env = "SIRV_JWT_KEY", prompt = "JWT key of a protected folder (sirv url --sign)",
+    secret = true },
   { key = "sparevideos_public_key", env = "SPAREVIDEOS_PUBLIC_KEY", prompt = "SpareVideos public key" },
-  { key = "sparevideos_private_key", env = "SPAREVIDEOS_PRIVATE_KEY", prompt = "SpareVideos private key", secret = true },
+  { key = "sparevideos_private_key", env = "SPAREVIDEOS_PRIVATE_KEY", prompt = "SpareVideos private key",
+    secret = true },
   { key = "sparevideos_base_url", env = "SPAREVIDEOS_BASE_URL", prompt = "SpareVideos API URL",
     default = "https://devs.sparevideos.com/api/v1" },
 }

@@ -93,7 +93,8 @@ function Context:on_event(ev)
     if ev.type == "request" then parts[#parts + 1] = ("%s %s (attempt %d)"):format(tostring(ev.method),
       tostring(ev.path), ev.attempt or 1)
     elseif ev.type == "response" then
-      parts[#parts + 1] = ev.status and ("%d"):format(ev.status) or ("%s: %s"):format(tostring(ev.error), tostring(ev.message))
+      parts[#parts + 1] = ev.status and ("%d"):format(ev.status)
+        or ("%s: %s"):format(tostring(ev.error), tostring(ev.message))
       parts[#parts + 1] = ("%.3fs"):format(ev.elapsed or 0)
     elseif ev.type == "retry" then
       parts[#parts + 1] = ("attempt %d failed (%s), retrying in %.2fs"):format(ev.attempt or 0,

@@ -9,7 +9,7 @@
 local errors = require "mediacdn.errors"
 local exit = require "mediacdn.cli.exit"
 
-local tostring, type, pairs, xpcall, require = tostring, type, pairs, xpcall, require
+local tostring, pairs, xpcall, require = tostring, pairs, xpcall, require
 local traceback = debug.traceback
 
 local M = {}
@@ -80,7 +80,8 @@ function M.main(argv, io_)
   local ok, args = parser:pparse(argv)
   if not ok then
     local words = command_words(argv)
-    err_out:write(("mediacdn: %s (see mediacdn %s--help)\n"):format(one_line(args), words ~= "" and (words .. " ") or ""))
+    err_out:write(("mediacdn: %s (see mediacdn %s--help)\n"):format(one_line(args),
+      words ~= "" and (words .. " ") or ""))
     return exit.USAGE
   end
   local context = require "mediacdn.cli.context"

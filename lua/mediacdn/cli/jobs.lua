@@ -80,7 +80,9 @@ function M.download(sirv, rpath, lpath, item)
       if item.mtime and item.mtime > 0 then
         local t = floor(item.mtime)
         local tok, terr = lfs.touch(lpath, t, t)
-        if not tok then return nil, local_error("getFilesDownload", "cannot set the modification time: " .. tostring(terr)) end
+        if not tok then
+          return nil, local_error("getFilesDownload", "cannot set the modification time: " .. tostring(terr))
+        end
       end
       return true
     end,

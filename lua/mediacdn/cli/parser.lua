@@ -295,14 +295,16 @@ end
 
 --- The whole grammar.
 function M.build()
-  local root = argparse("mediacdn", "Command line for Sirv (files, sync, metadata, limits, image URLs) and SpareVideos.")
+  local root = argparse("mediacdn",
+    "Command line for Sirv (files, sync, metadata, limits, image URLs) and SpareVideos.")
   root:command_target("command")
   root:help_max_width(100)
   root:help_description_margin(32)
   root:epilog("Exit codes: 0 success, 1 some items failed (each listed), 2 usage error (nothing was sent),\n"
     .. "3 stopped at the hourly rate limit, 130 interrupted (Ctrl-C; run the same command again).\n\n"
     .. "Examples:\n  mediacdn configure\n  mediacdn sirv ls -l /\n  mediacdn sirv sync ./images /images\n"
-    .. "  mediacdn sirv limits\n  mediacdn sv upload talk.mp4 --wait\n\nRun mediacdn COMMAND --help (e.g. mediacdn sirv sync --help) for more.")
+    .. "  mediacdn sirv limits\n  mediacdn sv upload talk.mp4 --wait\n\n"
+    .. "Run mediacdn COMMAND --help (e.g. mediacdn sirv sync --help) for more.")
   root:option("--profile", "Use this profile of the profile file (env MEDIACDN_PROFILE)."):argname("NAME")
   root:option("--config", "The profile file (env MEDIACDN_CONFIG; default ~/.config/mediacdn/config).")
     :argname("FILE")

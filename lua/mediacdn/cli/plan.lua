@@ -20,7 +20,7 @@
 --     mtimes are more than a second apart.
 local walk = require "mediacdn.cli.walk"
 
-local pairs, ipairs, floor, abs = pairs, ipairs, math.floor, math.abs
+local pairs, floor, abs = pairs, math.floor, math.abs
 local sort = table.sort
 
 local M = {}

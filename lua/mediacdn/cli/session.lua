@@ -17,7 +17,7 @@ local loop = require "mediacdn.loop"
 
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
-local error, select, pcall = error, select, pcall
+local error, pcall = error, pcall
 
 local M = {}
 
