@@ -17,6 +17,8 @@ a curl-multi coroutine loop, and OpenResty cosockets.
 }
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7",       -- bin/mediacdn: the command line
+  "luafilesystem >= 1.8",  -- bin/mediacdn: local trees, sizes, mtimes
 }
 external_dependencies = {
   -- curl/curl.h sits in the multiarch include dir on Debian; the compiler finds it
@@ -33,5 +35,8 @@ build = {
     INSTALL_CMOD = "$(LIBDIR)",
     INSTALL_LMOD = "$(LUADIR)",
     MC_WERROR = "OFF",
+  },
+  install = {
+    bin = { mediacdn = "bin/mediacdn" },
   },
 }

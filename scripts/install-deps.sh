@@ -11,6 +11,7 @@ PKGS=(
   lua-busted luarocks lua-cjson
   nginx-light libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
   procps lua-socket lua-luv openssl
+  lua-argparse lua-filesystem bsdutils   # the mediacdn command line (bsdutils: script, for its pty spec)
   libhiredis-dev redis-server lua-nginx-redis   # fleet sharing (lua-nginx-redis pulls nginx-extras)
   lua-check
 )

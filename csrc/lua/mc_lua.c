@@ -110,5 +110,6 @@ int luaopen_mediacdn_core(lua_State *L) {
   mc_lua_register_imgurl(L);
   mc_lua_register_sparevideos(L);
   mc_lua_register_redis(L);
+  mc_lua_register_signal(L);
   return 1;
 }

@@ -33,6 +33,7 @@ void mc_lua_register_imgurl(lua_State *L);  /* mc_lua_imgurl.c: sirv_url, sirv_s
 void mc_lua_register_sparevideos(lua_State *L); /* mc_lua_sparevideos.c: sv_sign, sv_payload (SpareVideos tokens) */
 void mc_lua_register_tus(lua_State *L);     /* mc_lua_tus.c: tus_upload (TusUpload), fingerprints, digests, file_lock */
 void mc_lua_register_redis(lua_State *L);   /* mc_lua_redis.c: redis() (hiredis, when built), sha1_hex */
+void mc_lua_register_signal(lua_State *L);  /* mc_lua_signal.c: signal_watch (SIGINT etc. as data, for the CLI) */
 
 /* ---- userdata types (mc_lua.c) ----------------------------------------- */
 
