@@ -157,9 +157,16 @@ describe_if("fleet sharing through Redis (6 processes + nginx x4)", function()
     -- stopped until a reset) again and again
     assert.is_true(sum(outs, function(o) return o.held or (o.seen and o.seen.held) end) > FLEET)
     -- an 8 s token is usable 6 s and refreshed when a quarter of that is left (4.5 s)
+    -- a member whose Redis call timed out (a loaded machine) falls back to its own
+    -- fetch by design (the failure policy): at most one extra fetch per such member
     local lifetimes = math.ceil((core.now() - t0) / 4.5) + 1
-    assert.is_true(stats.token_requests <= lifetimes,
-      ("%d token fetches for at most %d lifetimes"):format(stats.token_requests, lifetimes))
+    local fell_back = sum(outs, function(o)
+      local n = o.fallbacks or (o.seen and o.seen.fallbacks) or 0
+      return n > 0 and 1 or 0
+    end)
+    assert.is_true(stats.token_requests <= lifetimes + fell_back,
+      ("%d token fetches for at most %d lifetimes (+%d members that fell back)")
+        :format(stats.token_requests, lifetimes, fell_back))
   end)
 
   it("survives Redis killed and restarted mid-run, and shares again", function()
