@@ -23,10 +23,11 @@
 ** preloads it for the dlclose part (the environment clean-up is harmless
 ** there: valgrind does not trace children).
 **
-** A child that is itself a Lua interpreter gets the runtime back through the
-** lua5.4 / luajit wrappers check-asan.sh puts first on PATH (they re-export
-** the saved copies in MC_ASAN_PRELOAD / MC_ASAN_OPTIONS / MC_UBSAN_OPTIONS /
-** MC_LSAN_OPTIONS, which this library leaves in place).
+** A child that is itself a Lua interpreter goes through the lua5.4 / luajit
+** wrappers check-asan.sh puts first on PATH: they run it on the plain build,
+** or (MC_ASAN_CHILDREN=1) give it the runtime back from the saved copies in
+** MC_ASAN_PRELOAD / MC_ASAN_OPTIONS / MC_UBSAN_OPTIONS / MC_LSAN_OPTIONS,
+** which this library leaves in place.
 */
 #include <stdlib.h>
 
