@@ -22,7 +22,7 @@ local progress = require "mediacdn.cli.progress"
 
 local os_execute, os_getenv, io_popen = os.execute, os.getenv, io.popen
 local tonumber, tostring, type, ipairs, setmetatable = tonumber, tostring, type, ipairs, setmetatable
-local ceil = math.ceil
+local ceil, floor = math.ceil, math.floor
 
 local M = {}
 
@@ -113,7 +113,8 @@ end
 --- The Sirv client (made once). No credentials: exit 2 with what to do.
 function Context:sirv()
   if self._sirv then return self._sirv end
-  local v, secrets = config.resolve({ "sirv_client_id", "sirv_client_secret", "sirv_base_url" },
+  local v, secrets = config.resolve({ "sirv_client_id", "sirv_client_secret", "sirv_base_url",
+    "shared_redis", "fleet_size" },
     { profile = self.args.profile, config = self.args.config })
   for _, s in ipairs(secrets) do self.secrets[#self.secrets + 1] = s end
   if not v.sirv_client_id or not v.sirv_client_secret then
@@ -123,7 +124,17 @@ function Context:sirv()
   if base and not base:match("^https?://") then
     exit.usage(("the Sirv API URL must start with http:// or https:// (got %s)"):format(base))
   end
+  -- a fleet shares the token, budgets and journals through Redis (README "Fleets")
+  local shared
+  if v.shared_redis then
+    local n = v.fleet_size and tonumber(v.fleet_size)
+    if v.fleet_size and not (n and n >= 1 and n == floor(n)) then
+      exit.usage(("fleet_size must be a whole number of processes (got %s)"):format(v.fleet_size))
+    end
+    shared = { redis = v.shared_redis, fleet_size = n }
+  end
   self._sirv = require("mediacdn.sirv").new{
+    shared = shared,
     client_id = v.sirv_client_id, client_secret = v.sirv_client_secret, base_url = base,
     rate_limit = self.on_limit == "stop" and "fail" or "wait",
     pacing = self.on_limit == "stop" and false or nil,
