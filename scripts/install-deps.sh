@@ -57,6 +57,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tusdir="$root/$(bash "$root/scripts/tus-server-dir.sh")"
 if ! cmp -s "$tusdir/package-lock.json" "$tusdir/node_modules/.mediacdn-lock" 2>/dev/null; then
   echo "installing: @tus/server into ${tusdir#"$root"/}" >&2
+  # trust the system CA store (a registry behind a TLS proxy whose CA is installed there)
+  if [ -z "${npm_config_cafile:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export npm_config_cafile=/etc/ssl/certs/ca-certificates.crt
+  fi
   (cd "$tusdir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   cp "$tusdir/package-lock.json" "$tusdir/node_modules/.mediacdn-lock"
 fi
