@@ -129,27 +129,44 @@ static void ljson_push(lua_State *L, const cJSON *item, int mt) {
   }
 }
 
-/* json_decode(s [, max_bytes]) -> value | nil, message */
+/* Protected part of json_decode: build the Lua value of the tree (a light
+** userdata at index 1); may raise (stack, memory). */
+static int ljson_push_tree(lua_State *L) {
+  const cJSON *root = (const cJSON *)lua_touserdata(L, 1);
+  ljson_push_array_mt(L); /* index 2: shared by every array of the document */
+  ljson_push(L, root, 2);
+  return 1;
+}
+
+/*
+** json_decode(s [, max_bytes]) -> value | nil, message
+** The tree is freed here whatever happens while its Lua value is built: that
+** runs under lua_pcall and its error is raised again after the free. (A holder
+** userdata freed by __gc is not enough: Lua 5.4 drops a finalizer that fails,
+** e.g. one called by a GC step near the C-call limit, and the tree leaked.)
+*/
 static int ljson_decode(lua_State *L) {
   size_t len, max;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Number maxn = luaL_optnumber(L, 2, 0);
   char err[160];
-  ljson_tree *t;
+  cJSON *root;
+  int status;
   luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
   /* a huge cap is no cap (converting it as is would be undefined behaviour) */
   max = maxn >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)maxn;
   lua_settop(L, 2);
-  t = ljson_tree_new(L); /* the holder exists before the tree */
-  t->root = mc_json_parse(s, len, max, err, sizeof err);
-  if (!t->root) {
+  lua_pushcfunction(L, ljson_push_tree); /* pushed before the tree exists: may raise */
+  root = mc_json_parse(s, len, max, err, sizeof err);
+  if (!root) {
     lua_pushnil(L);
     lua_pushstring(L, err);
     return 2;
   }
-  ljson_push_array_mt(L); /* index 4: shared by every array of the document */
-  ljson_push(L, t->root, 4);
-  ljson_tree_free(L, t);
+  lua_pushlightuserdata(L, root); /* no allocation: cannot raise */
+  status = lua_pcall(L, 1, 1, 0);
+  cJSON_Delete(root);
+  if (status != 0) return lua_error(L); /* the same error value, tree freed */
   return 1;
 }
 
