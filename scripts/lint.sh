@@ -34,7 +34,7 @@ fi
 
 if [ "${MC_LINT_C:-1}" = 1 ]; then
   cflags=(-std=gnu11 -fsyntax-only -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-          -Wmissing-prototypes -Wconversion -Wsign-conversion -Icsrc/core -Icsrc/curl -Icsrc/redis
+          -Wmissing-prototypes -Wconversion -Wsign-conversion -Icsrc/core -Icsrc/file -Icsrc/curl -Icsrc/redis
           $(pkg-config --cflags libcjson 2>/dev/null))
   luainc=$(pkg-config --cflags lua5.4 2>/dev/null)
   # third-party headers as system headers (their own code does not build under -Wconversion)

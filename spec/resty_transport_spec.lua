@@ -571,21 +571,7 @@ describe("Sirv client in nginx handlers (against the sandbox)", function()
     -- how many handler calls were in flight at once (from when each began and
     -- ended): a worker that blocked on its sandbox call would serve one at a
     -- time, so 4 workers could not exceed 4
-    local events = {}
-    for _, body in ipairs(bodies) do
-      local v = rig.json.decode(body)
-      events[#events + 1] = { v.started, 1 }
-      events[#events + 1] = { v.finished, -1 }
-    end
-    table.sort(events, function(a, b)
-      if a[1] ~= b[1] then return a[1] < b[1] end
-      return a[2] < b[2]                      -- an end before a start at the same instant
-    end)
-    local now_in, peak = 0, 0
-    for _, e in ipairs(events) do
-      now_in = now_in + e[2]
-      peak = math.max(peak, now_in)
-    end
+    local peak = rig.peak_in_flight(bodies)
     print(("      at most %d of 50 handler calls in flight at once"):format(peak))
     assert.is_true(peak > 4, "at most " .. peak .. " calls in flight at once")
   end)

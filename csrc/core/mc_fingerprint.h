@@ -1,16 +1,16 @@
 /*
 ** mc_fingerprint.h — content digests for resumable uploads.
 **
-** Contract: the core does no network I/O. The one place where this file
-** touches the disk is mc_fp_digest_range(): it opens a file, checks it is a
-** regular file, and hashes a byte range read with pread() in 64 KiB pieces
-** (bounded memory, never the whole file). Everything else builds on it:
+** Contract: no I/O here. Reading files is csrc/file/mc_file_digest (the layer
+** above the core): mc_file_digest_range() hashes a byte range of a regular file
+** read with pread() in 64 KiB pieces (bounded memory, never the whole file):
 **   - the tus checksum extension: the state machine (mc_tus) asks for the
 **     digest of the chunk it is about to send (MC_TUS_STEP_CHECKSUM); the
 **     header must precede the body, so the range is hashed before the PATCH
 **     streams it (the second read of a <= chunk-sized range comes from the
 **     page cache);
-**   - the journal key: mc_fp_fingerprint() = SHA-256 over
+**   - the journal key: mc_fp_compose() (from the edges mc_file_fingerprint()
+**     read) = SHA-256 over
 **     "mediacdn-tus-1\n<size>\n<hex sha256 of the first 64 KiB>\n<hex sha256 of the
 **     last 64 KiB>\n<destination>".
 ** mc_fp_hasher is an incremental SHA-1/SHA-256 for callers that see bytes
@@ -56,20 +56,11 @@ int mc_fp_hasher_final(mc_fp_hasher *h, unsigned char *out);
 void mc_fp_hasher_free(mc_fp_hasher *h);                           /* idempotent */
 
 /*
-** THE file-reading function: digest of [offset, offset+length) of the regular
-** file at path. *size receives the file's current size (also on
-** MC_FP_CHANGED). err gets a one-line message on failure.
+** The journal key from a file's size and the SHA-256 of its first and last
+** MC_FP_EDGE bytes: 64 hex chars in out_hex (65 bytes). 0, or -1 when the digest
+** fails. csrc/file/mc_file_fingerprint reads the edges.
 */
-mc_fp_status mc_fp_digest_range(const char *path, int64_t offset, int64_t length,
-                                mc_fp_algo algo, unsigned char *out, int64_t *size,
-                                char *err, size_t errlen);
-
-/*
-** Journal key of (file, destination): 64 hex chars in out_hex (65 bytes).
-** *size receives the file size. Reads at most 2 x 64 KiB.
-*/
-mc_fp_status mc_fp_fingerprint(const char *path, const char *destination,
-                               char out_hex[2 * 32 + 1], int64_t *size,
-                               char *err, size_t errlen);
+int mc_fp_compose(int64_t size, const unsigned char first[32], const unsigned char last[32],
+                  const char *destination, char out_hex[2 * 32 + 1]);
 
 #endif

@@ -9,7 +9,7 @@
 **
 **   step = mc_tus_next(t, now)
 **   MC_TUS_STEP_CHECKSUM: digest [ck_offset, ck_offset+ck_length) of the file
-**                         (mc_fp_digest_range), mc_tus_set_checksum(t, b64)
+**                         (mc_file_digest_range), mc_tus_set_checksum(t, b64)
 **   MC_TUS_STEP_REQUEST:  wait req.delay seconds, send req (method, url,
 **                         headers, optional file-range body), then
 **                         mc_tus_feed(t, status, headers, now) or

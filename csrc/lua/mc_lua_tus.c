@@ -12,7 +12,7 @@
 **   u:next(now) -> "request", req | "done" | "failed"
 **       req = { op=, method=, url=, headers={}, body_file={path,offset,length}?,
 **               idempotent=, delay= }   (checksum steps are handled inside:
-**       the chunk's digest is read from the file here, with mc_fp_digest_range)
+**       the chunk's digest is read from the file here, with mc_file_digest_range)
 **   u:feed(status, headers, now)   u:feed_failure(kind, message)
 **   u:terminate()  u:rebase(endpoint) -> moved(bool)  u:fail(kind, message)
 **   u:state() -> { url, offset, length, chunk_size, expires, checksum, terminated, note, stats }
@@ -30,6 +30,7 @@
 #include "mc_lua.h"
 #include "mc_crypto.h"
 #include "mc_fingerprint.h"
+#include "mc_file_digest.h"
 #include "mc_tus.h"
 
 #include <errno.h>
@@ -268,7 +269,7 @@ static int l_tus_next(lua_State *L) {
       char err[300];
       mc_fp_status st;
       mc_tus_checksum_range(u->t, &off, &len, &algo);
-      st = mc_fp_digest_range(mc_tus_path(u->t), off, len, algo, d, &size, err, sizeof err);
+      st = mc_file_digest_range(mc_tus_path(u->t), off, len, algo, d, &size, err, sizeof err);
       if (st != MC_FP_OK) {
         /* the file went away or changed under the upload: no retry helps */
         mc_tus_fail(u->t, "local", err);
@@ -445,7 +446,7 @@ static int l_tus_fingerprint(lua_State *L) {
   const char *dest = luaL_checkstring(L, 2);
   char hex[65], err[300];
   int64_t size = 0;
-  mc_fp_status s = mc_fp_fingerprint(path, dest, hex, &size, err, sizeof err);
+  mc_fp_status s = mc_file_fingerprint(path, dest, hex, &size, err, sizeof err);
   if (s != MC_FP_OK) return push_fp_error(L, s, err);
   lua_pushstring(L, hex);
   mc_pushint(L, size);
@@ -462,7 +463,7 @@ static int l_file_digest(lua_State *L) {
   int64_t size = 0;
   mc_fp_status s;
   if (!algo) return luaL_argerror(L, 4, "\"sha1\" or \"sha256\" expected");
-  s = mc_fp_digest_range(path, off, len, algo, d, &size, err, sizeof err);
+  s = mc_file_digest_range(path, off, len, algo, d, &size, err, sizeof err);
   if (s != MC_FP_OK) return push_fp_error(L, s, err);
   mc_hex(d, mc_fp_digest_len(algo), hex);
   lua_pushstring(L, hex);
@@ -474,7 +475,7 @@ static int l_file_size(lua_State *L) {
   unsigned char d[MC_FP_MAX_DIGEST];
   char err[300];
   int64_t size = 0;
-  mc_fp_status s = mc_fp_digest_range(luaL_checkstring(L, 1), 0, 0, MC_FP_SHA1, d, &size, err, sizeof err);
+  mc_fp_status s = mc_file_digest_range(luaL_checkstring(L, 1), 0, 0, MC_FP_SHA1, d, &size, err, sizeof err);
   if (s != MC_FP_OK) return push_fp_error(L, s, err);
   mc_pushint(L, size);
   return 1;

@@ -8,6 +8,7 @@ local engine = require "mediacdn.engine"
 local schema = require "mediacdn.sirv.schema"
 local auth = require "mediacdn.sirv.auth"
 local ENDPOINTS = require "mediacdn.sirv.endpoints"
+local copts = require "mediacdn.client_options"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 local D = core.defaults
@@ -21,29 +22,12 @@ M.Client = Sirv
 
 local DEFAULT_BASE = "https://api.sirv.com"
 local CONVERSION_TIMEOUT = 600 -- the synchronous conversions take minutes before answering
+local WHO = "mediacdn.sirv.new" -- names the function in option errors
 -- params that carry request plumbing rather than Sirv fields
 local RAW_KEYS = { body = true, body_file = true, content_type = true, sink = true, headers = true }
 
 local function argcheck(cond, fn, msg)
   if not cond then error(("mediacdn.sirv.%s: %s"):format(fn, msg), 3) end
-end
-
-local function opt_number(opts, k, default, lo, hi)
-  local v = opts[k]
-  if v == nil then return default end
-  argcheck(type(v) == "number", "new", ("option '%s' must be a number"):format(k))
-  argcheck((not lo or v >= lo) and (not hi or v <= hi), "new",
-    ("option '%s' must be between %s and %s"):format(k, tostring(lo), tostring(hi)))
-  return v
-end
-
-local function pick_transport(opts)
-  local tr = opts.transport
-  if tr == nil then return require("mediacdn.transport").default(opts) end
-  if type(tr) == "string" then return require("mediacdn.transport." .. tr).new(opts) end
-  argcheck(type(tr) == "table" and type(tr.request) == "function", "new",
-    "option 'transport' must be a transport object or a name (curl, resty)")
-  return tr
 end
 
 -- The engine, the token cache and the closures that hold the client's secrets:
@@ -122,9 +106,7 @@ local function wire(self, opts, secret, retry)
   eng = engine.new{
     service = "sirv", transport = self.transport, policy = self.policy, sign = sign, reauth = reauth,
     emit = on_event, secrets = secrets, buckets = self.buckets,
-    limits = { timeout = self.timeout, connect_timeout = self.connect_timeout,
-      stall_timeout = self.stall_timeout, transfer_timeout = self.transfer_timeout,
-      max_wait = self.max_wait, rate_limit = self.rate_limit, cainfo = self.cainfo },
+    limits = copts.limits(self, self.rate_limit),
   }
   return eng, tokens
 end
@@ -154,18 +136,13 @@ function M.new(opts)
     service = "sirv",
     base_url = base:gsub("/+$", ""),
     client_id = id,
-    token_ttl = opt_number(opts, "token_ttl", D.token_ttl, 5, 604800),
-    timeout = opt_number(opts, "timeout", D.timeout, 0),
-    connect_timeout = opt_number(opts, "connect_timeout", D.connect_timeout, 0),
-    stall_timeout = opt_number(opts, "stall_timeout", D.stall_timeout, 0),
-    transfer_timeout = opt_number(opts, "transfer_timeout", D.transfer_timeout, 0),
-    max_wait = opt_number(opts, "max_wait", D.max_wait, 0),
+    token_ttl = copts.number(opts, "token_ttl", D.token_ttl, WHO, 5, 604800),
     rate_limit = mode,
-    cainfo = opts.cainfo,
     on_event = opts.on_event,
     buckets = {}, -- operation -> rate-limit bucket learned from responses
   }, Sirv)
-  self.transport = pick_transport(opts)
+  for k, v in pairs(copts.transfer(opts, WHO)) do self[k] = v end -- timeouts, max_wait, cainfo
+  self.transport = copts.transport(opts, WHO)
   -- nil fields take the policy core's defaults (core.defaults)
   self.policy = core.policy{
     attempts = retry.attempts, base = retry.base, cap = retry.cap, deadline = retry.deadline,

@@ -22,7 +22,7 @@ local errors = require "mediacdn.errors"
 local engine = require "mediacdn.engine"
 local codes = require "mediacdn.sparevideos.codes"
 
-local D = core.defaults
+local copts = require "mediacdn.client_options"
 local sv_sign, sv_payload, url_escape = core.sv_sign, core.sv_payload, core.url_escape
 local type, pairs, ipairs, tostring, tonumber, error, pcall = type, pairs, ipairs, tostring, tonumber, error, pcall
 local setmetatable, next, floor, abs = setmetatable, next, math.floor, math.abs
@@ -34,6 +34,7 @@ SV.__index = SV
 SV.__name = "mediacdn.SpareVideos"
 M.Client = SV
 
+local WHO = "sparevideos:new" -- names the function in option errors
 local DEFAULT_BASE = "https://devs.sparevideos.com/api/v1"
 local DEFAULT_THUMBS = "https://static.sparevideos.com/thumbnail"
 -- token lifetimes (sparevideos-api.md §9 item 19), seconds
@@ -95,6 +96,15 @@ local function fields_of(op, pk, x, expires)
   return f
 end
 
+--- The signature fields of operation opname (a key of M.OPS) in the service's key
+-- order, for a backend that signs a call for someone else (the CLI's `sv sign`):
+-- x holds file_code, thumbnail, codes (a list marked with array_mt), sd_only, mp4_only.
+function M.fields(opname, public_key, x, expires)
+  local op = OPS[opname]
+  if not op then error("mediacdn.sparevideos.fields: unknown operation " .. tostring(opname), 2) end
+  return fields_of(op, public_key, x or {}, expires)
+end
+
 local function origin(url)
   return url:match("^(https?://[^/?#]+)")
 end
@@ -103,22 +113,6 @@ end
 function M.same_origin(a, b)
   local oa, ob = origin(a or ""), origin(b or "")
   return oa ~= nil and ob ~= nil and oa:lower() == ob:lower()
-end
-
-local function opt_number(opts, k, default, lo)
-  local v = opts[k]
-  if v == nil then return default end
-  argcheck(type(v) == "number" and v >= (lo or 0), "new", ("option '%s' must be a number >= %s"):format(k, lo or 0), 3)
-  return v
-end
-
-local function pick_transport(opts)
-  local tr = opts.transport
-  if tr == nil then return require("mediacdn.transport").default(opts) end
-  if type(tr) == "string" then return require("mediacdn.transport." .. tr).new(opts) end
-  argcheck(type(tr) == "table" and type(tr.request) == "function", "new",
-    "option 'transport' must be a transport object or a name (curl, resty)", 3)
-  return tr
 end
 
 -- The engine and the closures that hold the private key and the recent tokens.
@@ -189,9 +183,7 @@ local function wire(self, private_key)
   eng = engine.new{
     service = "sparevideos", transport = self.transport, policy = self.policy,
     sign = sign, reauth = reauth, classify = classify, emit = self.on_event, secrets = secrets,
-    limits = { timeout = self.timeout, connect_timeout = self.connect_timeout,
-      stall_timeout = self.stall_timeout, transfer_timeout = self.transfer_timeout,
-      max_wait = self.max_wait, rate_limit = "wait", cainfo = self.cainfo },
+    limits = copts.limits(self, "wait"),
   }
   return eng
 end
@@ -236,16 +228,11 @@ function M.new(opts)
     public_key = pk,
     ttl = ttl,
     skew = 0,
-    timeout = opt_number(opts, "timeout", D.timeout),
-    connect_timeout = opt_number(opts, "connect_timeout", D.connect_timeout),
-    stall_timeout = opt_number(opts, "stall_timeout", D.stall_timeout),
-    transfer_timeout = opt_number(opts, "transfer_timeout", D.transfer_timeout),
-    max_wait = opt_number(opts, "max_wait", D.max_wait),
-    poll_interval = opt_number(opts, "poll_interval", 2, 0.01),
-    cainfo = opts.cainfo,
+    poll_interval = copts.number(opts, "poll_interval", 2, WHO, 0.01),
     on_event = opts.on_event,
   }, SV)
-  self.transport = pick_transport(opts)
+  for k, v in pairs(copts.transfer(opts, WHO)) do self[k] = v end -- timeouts, max_wait, cainfo
+  self.transport = copts.transport(opts, WHO)
   self.policy = core.policy{
     attempts = retry.attempts, base = retry.base, cap = retry.cap, deadline = retry.deadline,
     rate_limit = "wait", max_wait = self.max_wait,

@@ -343,5 +343,28 @@ function M.stop_all()
   for r in pairs(started) do r:stop() end
 end
 
+--- How many handler calls were in flight at once, from the `started` and
+-- `finished` times (ngx.now()) each handler's JSON body reports. A worker that
+-- blocked on an upstream call would serve one at a time: with W workers a peak
+-- above W proves the calls overlapped (no wall-clock bound needed).
+function M.peak_in_flight(bodies)
+  local events = {}
+  for _, body in ipairs(bodies) do
+    local v = json.decode(body)
+    events[#events + 1] = { v.started, 1 }
+    events[#events + 1] = { v.finished, -1 }
+  end
+  table.sort(events, function(a, b)
+    if a[1] ~= b[1] then return a[1] < b[1] end
+    return a[2] < b[2] -- an end before a start at the same instant
+  end)
+  local now_in, peak = 0, 0
+  for _, e in ipairs(events) do
+    now_in = now_in + e[2]
+    if now_in > peak then peak = now_in end
+  end
+  return peak
+end
+
 M.json = json
 return M

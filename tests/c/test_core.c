@@ -14,21 +14,8 @@
 #include "mc_url.h"
 #include "mc_tests.h"
 
-static int passed, failed;
+int mc_tests_passed, mc_tests_failed;
 
-void test_imgurl(int *passed_out, int *failed_out); /* test_imgurl.c */
-void test_sparevideos(int *passed_out, int *failed_out); /* test_sparevideos.c */
-void mc_test_tus(int *passed, int *failed); /* tests/c/test_tus.c */
-void test_hardening(int *passed_out, int *failed_out); /* test_hardening.c */
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (cond) passed++;                                                 \
-    else {                                                              \
-      failed++;                                                         \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                   \
-  } while (0)
 
 /* Add a "name: value" header (names already lower case). */
 static void feed(mc_headers *h, const char *line) {
@@ -353,7 +340,7 @@ static void test_admit(void) {
 }
 
 int main(void) {
-  mc_test_http1(&passed, &failed);
+  mc_test_http1();
   test_url();
   test_crypto();
   test_json();
@@ -362,10 +349,10 @@ int main(void) {
   test_limit_hit();
   test_rate_decide();
   test_admit();
-  test_imgurl(&passed, &failed);
-  test_sparevideos(&passed, &failed);
-  mc_test_tus(&passed, &failed);
-  test_hardening(&passed, &failed);
-  printf("core: %d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  mc_test_imgurl();
+  mc_test_sparevideos();
+  mc_test_tus();
+  mc_test_hardening();
+  printf("core: %d passed, %d failed\n", mc_tests_passed, mc_tests_failed);
+  return mc_tests_failed ? 1 : 0;
 }

@@ -13,18 +13,8 @@
 #include "mc_json.h"
 #include "mc_ratelimit.h"
 
-void test_hardening(int *passed, int *failed);
+#include "mc_tests.h"
 
-static int *hp, *hf;
-
-#define HCHECK(cond)                                                    \
-  do {                                                                  \
-    if (cond) (*hp)++;                                                  \
-    else {                                                              \
-      (*hf)++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                   \
-  } while (0)
 
 /* Observe the given header lines (NULL-terminated) into fresh budgets. */
 static int observe(const char *const *lines, mc_budgets *b, mc_rate_observation *obs) {
@@ -68,27 +58,27 @@ static void test_ratelimit_out_of_range(void) {
   };
 
   mc_budgets_init(&b);
-  HCHECK(observe(huge, &b, &obs) == 1);
+  CHECK(observe(huge, &b, &obs) == 1);
   g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
-  HCHECK(g != NULL && g->limit == -1 && g->remaining == 5 && g->reset == 100);
-  HCHECK(observe(huge_remaining, &b, &obs) == 1);
+  CHECK(g != NULL && g->limit == -1 && g->remaining == 5 && g->reset == 100);
+  CHECK(observe(huge_remaining, &b, &obs) == 1);
   g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
-  HCHECK(g != NULL && g->limit == 100 && g->remaining == -1);
+  CHECK(g != NULL && g->limit == 100 && g->remaining == -1);
   mc_budgets_free(&b);
 
   /* nothing usable: as if no rate header had come */
   mc_budgets_init(&b);
-  HCHECK(observe(all_bad, &b, &obs) == 0);
-  HCHECK(b.count == 0);
+  CHECK(observe(all_bad, &b, &obs) == 0);
+  CHECK(b.count == 0);
   mc_budgets_free(&b);
 
   /* the largest accepted values still fit and count down */
   mc_budgets_init(&b);
-  HCHECK(observe(edge, &b, &obs) == 1);
+  CHECK(observe(edge, &b, &obs) == 1);
   g = mc_budgets_find(&b, MC_GLOBAL_BUCKET);
-  HCHECK(g != NULL && g->limit == 1000000000000000L && g->remaining == 999999999999999L);
+  CHECK(g != NULL && g->limit == 1000000000000000L && g->remaining == 999999999999999L);
   mc_budgets_consume(&b, NULL);
-  HCHECK(g != NULL && g->remaining == 999999999999998L);
+  CHECK(g != NULL && g->remaining == 999999999999998L);
   mc_budgets_free(&b);
 }
 
@@ -117,19 +107,19 @@ static void test_head_line_bytes(void) {
   mc_http1_error err;
   mc_headers hs;
   mc_http1_head h;
-  HCHECK(head_line("X-A:  1 \0 2", 12, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
-  HCHECK(head_line("X-C: a\rb", 8, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
-  HCHECK(head_line("Bad Name: x", 11, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
-  HCHECK(head_line("X\0Y: 1", 7, &err) == -1);
-  HCHECK(head_line("(x): 1", 6, &err) == -1);
-  HCHECK(head_line("A!#$%&'*+-.^_`|~9: ok", 21, &err) == 0);
+  CHECK(head_line("X-A:  1 \0 2", 12, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  CHECK(head_line("X-C: a\rb", 8, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  CHECK(head_line("Bad Name: x", 11, &err) == -1 && err.kind == MC_TERR_PROTOCOL);
+  CHECK(head_line("X\0Y: 1", 7, &err) == -1);
+  CHECK(head_line("(x): 1", 6, &err) == -1);
+  CHECK(head_line("A!#$%&'*+-.^_`|~9: ok", 21, &err) == 0);
   mc_headers_init(&hs);
   mc_http1_head_init(&h, &hs, 1);
-  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 099 C", 14, &err) == -1);
+  CHECK(mc_http1_head_line(&h, "HTTP/1.1 099 C", 14, &err) == -1);
   mc_http1_head_init(&h, &hs, 1);
-  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 000", 12, &err) == -1);
+  CHECK(mc_http1_head_line(&h, "HTTP/1.1 000", 12, &err) == -1);
   mc_http1_head_init(&h, &hs, 1);
-  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 599 X", 14, &err) == 0 && h.status == 599);
+  CHECK(mc_http1_head_line(&h, "HTTP/1.1 599 X", 14, &err) == 0 && h.status == 599);
   mc_headers_free(&hs);
 }
 
@@ -145,15 +135,15 @@ static void test_fold_onto_empty(void) {
   const char *v;
   mc_headers_init(&hs);
   mc_http1_head_init(&h, &hs, 1);
-  HCHECK(mc_http1_head_line(&h, "HTTP/1.1 200 OK", 15, &err) == 0);
-  HCHECK(mc_http1_head_line(&h, "X-Empty:", 8, &err) == 0);
-  HCHECK(mc_http1_head_line(&h, "  204", 5, &err) == 0);
-  HCHECK(mc_http1_head_line(&h, "X-Two: a", 8, &err) == 0);
-  HCHECK(mc_http1_head_line(&h, "\tb", 2, &err) == 0);
+  CHECK(mc_http1_head_line(&h, "HTTP/1.1 200 OK", 15, &err) == 0);
+  CHECK(mc_http1_head_line(&h, "X-Empty:", 8, &err) == 0);
+  CHECK(mc_http1_head_line(&h, "  204", 5, &err) == 0);
+  CHECK(mc_http1_head_line(&h, "X-Two: a", 8, &err) == 0);
+  CHECK(mc_http1_head_line(&h, "\tb", 2, &err) == 0);
   v = mc_headers_get(&hs, "x-empty");
-  HCHECK(v != NULL && strcmp(v, "204") == 0);
+  CHECK(v != NULL && strcmp(v, "204") == 0);
   v = mc_headers_get(&hs, "x-two");
-  HCHECK(v != NULL && strcmp(v, "a b") == 0);
+  CHECK(v != NULL && strcmp(v, "a b") == 0);
   mc_headers_free(&hs);
 }
 
@@ -165,20 +155,18 @@ static void test_fold_onto_empty(void) {
 static void test_json_escaped_nul(void) {
   char err[160];
   cJSON *j;
-  HCHECK(mc_json_parse("[\"a\\u0000b\"]", 12, 0, err, sizeof err) == NULL);
-  HCHECK(strstr(err, "NUL") != NULL);
-  HCHECK(mc_json_parse("{\"k\\u0000\":1}", 13, 0, err, sizeof err) == NULL);
+  CHECK(mc_json_parse("[\"a\\u0000b\"]", 12, 0, err, sizeof err) == NULL);
+  CHECK(strstr(err, "NUL") != NULL);
+  CHECK(mc_json_parse("{\"k\\u0000\":1}", 13, 0, err, sizeof err) == NULL);
   j = mc_json_parse("[\"a\\\\u0000b\"]", 13, 0, err, sizeof err);
-  HCHECK(j != NULL && strcmp(cJSON_GetArrayItem(j, 0)->valuestring, "a\\u0000b") == 0);
+  CHECK(j != NULL && strcmp(cJSON_GetArrayItem(j, 0)->valuestring, "a\\u0000b") == 0);
   cJSON_Delete(j);
   j = mc_json_parse("[\"\\u00001\"]", 11, 0, err, sizeof err); /* still a NUL then "1" */
-  HCHECK(j == NULL);
+  CHECK(j == NULL);
   cJSON_Delete(j);
 }
 
-void test_hardening(int *passed, int *failed) {
-  hp = passed;
-  hf = failed;
+void mc_test_hardening(void) {
   test_ratelimit_out_of_range();
   test_head_line_bytes();
   test_fold_onto_empty();

@@ -11,16 +11,6 @@
 #include "mc_http1.h"
 #include "mc_tests.h"
 
-static int *np, *nf;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (cond) (*np)++;                                                  \
-    else {                                                              \
-      (*nf)++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                   \
-  } while (0)
 
 static int line(mc_http1_head *h, const char *s) {
   mc_http1_error e;
@@ -273,9 +263,7 @@ static void test_parser(void) {
   mc_http1_parser_free(&p);
 }
 
-void mc_test_http1(int *passed, int *failed) {
-  np = passed;
-  nf = failed;
+void mc_test_http1(void) {
   test_head_lines();
   test_head_limits();
   test_values();

@@ -1,7 +1,7 @@
 /*
 ** test_imgurl.c — unit tests of the Sirv image-URL builder (mc_imgurl) and the
 ** HS256 JWT writer (mc_jwt). Run from test_core.c's main through
-** test_imgurl(&passed, &failed); no Lua, no network.
+** mc_test_imgurl(); no Lua, no network.
 */
 #include <math.h>
 #include <stdio.h>
@@ -12,18 +12,8 @@
 #include "mc_jwt.h"
 #include "mc_url.h"
 
-void test_imgurl(int *passed_out, int *failed_out);
+#include "mc_tests.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (cond) passed++;                                                 \
-    else {                                                              \
-      failed++;                                                         \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                   \
-  } while (0)
 
 #define STRICT MC_IMGURL_STRICT
 
@@ -301,7 +291,8 @@ static void test_sirv_token(void) {
   CHECK(mc_imgurl_plain_path("/a%20b.jpg", 10, 0, buf) == 10 && strcmp(buf, "/a%20b.jpg") == 0);
 }
 
-void test_imgurl(int *passed_out, int *failed_out) {
+void mc_test_imgurl(void) {
+  int p0 = mc_tests_passed, f0 = mc_tests_failed;
   test_table();
   test_escaping();
   test_options();
@@ -309,7 +300,5 @@ void test_imgurl(int *passed_out, int *failed_out) {
   test_utf8();
   test_jwt_vector();
   test_sirv_token();
-  printf("imgurl: %d passed, %d failed\n", passed, failed);
-  *passed_out += passed;
-  *failed_out += failed;
+  printf("imgurl: %d passed, %d failed\n", mc_tests_passed - p0, mc_tests_failed - f0);
 }

@@ -12,18 +12,8 @@
 #include "mc_svsign.h"
 #include "mc_url.h"
 
-void test_sparevideos(int *passed, int *failed);
+#include "mc_tests.h"
 
-static int *np, *nf;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (cond) (*np)++;                                                  \
-    else {                                                              \
-      (*nf)++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                   \
-  } while (0)
 
 #define PUB "demo_public_key_1"
 #define PRIV "demo_private_key_0123456789abcdef"
@@ -302,9 +292,7 @@ static void test_refusals(void) {
   }
 }
 
-void test_sparevideos(int *passed, int *failed) {
-  np = passed;
-  nf = failed;
+void mc_test_sparevideos(void) {
   test_vectors();
   test_encoding();
   test_refusals();

@@ -228,21 +228,16 @@ function M.sign(ctx)
     expires = os.time() + ttl
   end
   local op = sparevideos.OPS[opname]
-  -- the plugin's key order: algo, method, action, [file_code], public_key, [thumbnail],
-  -- expires, [codes], [convert_sd_only], [convert_mp4_only]
-  local fields = { { "algo", "sha256" }, { "method", op[3] }, { "action", op[4] } }
-  if need[opname] then fields[#fields + 1] = { "file_code", a.file_code } end
-  fields[#fields + 1] = { "public_key", keys.public_key }
-  if opname == "update" then fields[#fields + 1] = { "thumbnail", a.thumbnail } end
-  fields[#fields + 1] = { "expires", floor(expires) }
+  local x = { sd_only = a.sd_only, mp4_only = a.mp4_only }
+  if need[opname] then x.file_code = a.file_code end
+  if opname == "update" then x.thumbnail = a.thumbnail end
   if opname == "delete" then
     local list = setmetatable({}, mediacdn.array_mt)
     for c in a.codes:gmatch("[^,%s]+") do list[#list + 1] = c end
     if #list == 0 then exit.usage("--codes needs at least one code") end
-    fields[#fields + 1] = { "codes", list }
+    x.codes = list
   end
-  if a.sd_only then fields[#fields + 1] = { "convert_sd_only", true } end
-  if a.mp4_only then fields[#fields + 1] = { "convert_mp4_only", true } end
+  local fields = sparevideos.fields(opname, keys.public_key, x, floor(expires))
   local ok, token = pcall(sparevideos.sign, fields, keys.private_key)
   if not ok then exit.usage(tostring(token):gsub("^[^:]*:%d+: ", "")) end
   local obj = { token = token, method = a.method, action = a.action, expires = floor(expires),

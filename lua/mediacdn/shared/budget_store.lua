@@ -37,8 +37,8 @@
 local mredis = require "mediacdn.redis"
 local algo_mod = require "mediacdn.shared.budget_algo"
 
-local setmetatable, type, tonumber, tostring, error, pairs, ipairs, next =
-  setmetatable, type, tonumber, tostring, error, pairs, ipairs, next
+local setmetatable, type, tonumber, error, pairs, ipairs, next =
+  setmetatable, type, tonumber, error, pairs, ipairs, next
 
 local A = algo_mod.algo
 local FIELDS = { "limit", "used", "seen", "reset", "blocked", "tat", "probe" }
@@ -136,25 +136,7 @@ function Store:_bucket(t)
   return b
 end
 
-function Store:_emit(action, reason)
-  if self.on_event then
-    self.on_event{ type = "shared", component = "budget", action = action, reason = reason }
-  end
-end
-
-function Store:_down(err)
-  if not self.degraded then
-    self.degraded = true
-    self:_emit("fallback", tostring(err))
-  end
-end
-
-function Store:_up()
-  if self.degraded then
-    self.degraded = false
-    self:_emit("resume")
-  end
-end
+require("mediacdn.shared.degrade").install(Store, "budget") -- _emit, _down, _up
 
 --- Book n requests against bucket (and rest:global): wait, status, blocked_type, reset_at.
 function Store:reserve(bucket, n)

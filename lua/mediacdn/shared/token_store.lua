@@ -125,27 +125,7 @@ function Store:_owner()
   return self.id .. ":" .. tostring(co_running() or "main"):gsub("^thread: ", "")
 end
 
-function Store:_emit(action, reason)
-  if self.on_event then
-    self.on_event{ type = "shared", component = "token", action = action, reason = reason }
-  end
-end
-
--- Redis failed: use the per-process store (report the switch once).
-function Store:_down(err)
-  if not self.degraded then
-    self.degraded = true
-    self:_emit("fallback", tostring(err))
-  end
-  return self.fallback
-end
-
-function Store:_up()
-  if self.degraded then
-    self.degraded = false
-    self:_emit("resume")
-  end
-end
+require("mediacdn.shared.degrade").install(Store, "token") -- _emit, _down, _up
 
 local function parse(v)
   local exp, ra, token = match(v, "^([^|]*)|([^|]*)|(.*)$")

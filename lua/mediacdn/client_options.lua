@@ -1,0 +1,63 @@
+--- The options every service client takes alike (mediacdn.sirv, mediacdn.sparevideos):
+-- the transfer limits (defaults from core.defaults), the transport, and the
+-- limits table handed to the engine. A client names itself in `who` (e.g.
+-- "mediacdn.sirv.new") so a misuse raises "who: option 'x' must be ...".
+--
+--   local copts = require "mediacdn.client_options"
+--   local n = copts.number(opts, "timeout", 30, "mediacdn.sirv.new", 0)
+--   local lim = copts.transfer(opts, "mediacdn.sirv.new")  -- timeout, connect_timeout, ...
+--   local t = copts.transport(opts, "mediacdn.sirv.new")
+--   engine.new{ ..., limits = copts.limits(lim, "wait") }
+local D = require("mediacdn.core").defaults
+local type, error, tostring = type, error, tostring
+
+local M = {}
+
+-- raise at the caller of the client's new() (who -> new -> this module's function -> check)
+local function check(cond, who, msg)
+  if not cond then error(("%s: %s"):format(who, msg), 4) end
+end
+
+--- A numeric option: default when nil, else a number within [lo, hi] (either may be nil).
+function M.number(opts, k, default, who, lo, hi)
+  local v = opts[k]
+  if v == nil then return default end
+  check(type(v) == "number" and v == v, who, ("option '%s' must be a number"):format(k))
+  check((not lo or v >= lo) and (not hi or v <= hi), who,
+    hi and ("option '%s' must be between %s and %s"):format(k, tostring(lo), tostring(hi))
+      or ("option '%s' must be a number >= %s"):format(k, tostring(lo)))
+  return v
+end
+
+--- The transfer limits of a client: timeout, connect_timeout, stall_timeout,
+-- transfer_timeout, max_wait (seconds, >= 0), cainfo.
+function M.transfer(opts, who)
+  return {
+    timeout = M.number(opts, "timeout", D.timeout, who, 0),
+    connect_timeout = M.number(opts, "connect_timeout", D.connect_timeout, who, 0),
+    stall_timeout = M.number(opts, "stall_timeout", D.stall_timeout, who, 0),
+    transfer_timeout = M.number(opts, "transfer_timeout", D.transfer_timeout, who, 0),
+    max_wait = M.number(opts, "max_wait", D.max_wait, who, 0),
+    cainfo = opts.cainfo,
+  }
+end
+
+--- The transport of a client: opts.transport as an object or a name (curl, resty),
+-- else the default for where the code runs (resty in nginx phases, curl elsewhere).
+function M.transport(opts, who)
+  local tr = opts.transport
+  if tr == nil then return require("mediacdn.transport").default(opts) end
+  if type(tr) == "string" then return require("mediacdn.transport." .. tr).new(opts) end
+  check(type(tr) == "table" and type(tr.request) == "function", who,
+    "option 'transport' must be a transport object or a name (curl, resty)")
+  return tr
+end
+
+--- The engine's limits table from a client's transfer limits and rate-limit mode.
+function M.limits(c, rate_limit)
+  return { timeout = c.timeout, connect_timeout = c.connect_timeout, stall_timeout = c.stall_timeout,
+    transfer_timeout = c.transfer_timeout, max_wait = c.max_wait, rate_limit = rate_limit,
+    cainfo = c.cainfo }
+end
+
+return M
