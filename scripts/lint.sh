@@ -22,7 +22,8 @@ if [ "${MC_LINT_LUA:-1}" = 1 ]; then
   for f in bin/*; do
     [ -f "$f" ] || continue
     case "$f" in *.lua) files+=("$f"); continue ;; esac
-    head -1 "$f" | grep -q 'lua' && files+=("$f")   # a Lua script by its #! line
+    # a Lua script by its #! line, or a sh/Lua polyglot (a "--[" comment on line 2)
+    if head -1 "$f" | grep -q 'lua' || sed -n 2p "$f" | grep -q '^--\['; then files+=("$f"); fi
   done
   out=$(luacheck --formatter plain --codes "${files[@]}" 2>&1)
   bad=$(printf '%s\n' "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: ' | cut -d: -f1 | sort -u)
