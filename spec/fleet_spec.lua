@@ -33,6 +33,7 @@ local FLEET = PROCS + NGINX_WORKERS
 
 describe_if("fleet sharing through Redis (6 processes + nginx x4)", function()
   local srv, sb, r, dir
+  local started = {}     -- every background pid, killed in teardown if a test failed before its own wait
 
   setup(function()
     dir = util.tmpdir("mediacdn-fleet")
@@ -44,6 +45,9 @@ describe_if("fleet sharing through Redis (6 processes + nginx x4)", function()
     } }
   end)
   teardown(function()
+    for _, pid in ipairs(started) do
+      if util.alive(pid) then util.run("kill -KILL " .. pid) end
+    end
     if r then r:stop() end
     if sb then sb:stop() end
     redis_server.stop_all()
@@ -73,6 +77,7 @@ describe_if("fleet sharing through Redis (6 processes + nginx x4)", function()
       :format(util.shell_quote(util.root), table.concat(envs, " "), VM, util.shell_quote(out .. ".log"))
     local pid = tonumber((util.capture(cmd)):match("(%d+)%s*$"))
     assert(pid, "could not start " .. name)
+    started[#started + 1] = pid
     return { pid = pid, out = out, name = name }
   end
 
@@ -84,6 +89,8 @@ describe_if("fleet sharing through Redis (6 processes + nginx x4)", function()
       os.remove(out)
       local pid = tonumber((util.capture(("curl -s -o %s --max-time 120 '%s/t/fleet_cases/run?seconds=%d&conc=%d' "
         .. ">/dev/null 2>&1 </dev/null & echo $!"):format(util.shell_quote(out), r.url, seconds, CONC))):match("(%d+)%s*$"))
+      assert(pid, "could not start nginx-" .. i)
+      started[#started + 1] = pid
       list[#list + 1] = { pid = pid, out = out, name = "nginx-" .. i }
     end
     return list

@@ -213,6 +213,28 @@ describe("metadata workflows (sandbox)", function()
     os.remove(p)
   end)
 
+  it("applies meta over a search that also finds a folder: the folder is left alone", function()
+    sb:seed(5, "/fhits")
+    local c = client(sb, nil, "wait")
+    assert(c:mkdir("/fhits/sub"))
+    local rec = recording(c.transport)
+    c = client(sb, rec, "wait")
+    local folder_hits = 0
+    for h in c:search{ query = "dirname:\\/fhits" } do
+      if type(h._source) == "table" and h._source.isDirectory then folder_hits = folder_hits + 1 end
+    end
+    assert.are.equal(1, folder_hits)    -- the index does hold the folder
+    local sum = assert(c:apply_meta({ query = "dirname:\\/fhits" }, { add_tags = { "hit" } }))
+    assert.are.equal(5, sum.done)
+    assert.are.equal(0, sum.failed)
+    local tagged = {}
+    for _, e in ipairs(rec.log) do
+      if e.op == TAG_OP then tagged[#tagged + 1] = e.filename end
+    end
+    assert.are.equal(5, #tagged)
+    for _, f in ipairs(tagged) do assert.are_not.equal("/fhits/sub", f) end
+  end)
+
   it("exports a search to JSON", function()
     sb:seed(30, "/found")
     local c = client(sb)

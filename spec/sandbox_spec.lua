@@ -46,6 +46,8 @@ describe("mediacdn sandbox", function()
       local status, body = sb:control("GET", "/_sandbox/health")
       assert.equals(200, status)
       assert.is_true(body.ok)
+      -- the library's one version (the core's header), not a copy of its own
+      assert.equals(require("mediacdn.core").defaults.version, body.version)
     end)
 
     it("stops by pid and leaves no process behind", function()

@@ -35,7 +35,20 @@ local sub, match = string.sub, string.match
 
 local control = {}
 
-control.version = "0.1.0"
+-- The library's version, read from the one place it is written (the C core's
+-- defaults header, three folders above this file); the sandbox does not load
+-- the binding. "unknown" when the sandbox runs away from its source tree.
+local function library_version()
+  local src = debug.getinfo(1, "S").source
+  local dir = type(src) == "string" and match(src, "^@(.*)/emulator/lua/sandbox/[^/]+$")
+  local f = dir and io.open(dir .. "/csrc/core/mc_defaults.h", "r")
+  if not f then return "unknown" end
+  local text = f:read("*a")
+  f:close()
+  return match(text, '#define%s+MC_VERSION%s+"([^"]+)"') or "unknown"
+end
+
+control.version = library_version()
 
 local function ok(value)
   return http.json(200, value or { ok = true })

@@ -122,18 +122,6 @@ local function edited_tags(cur, add, remove)
   return out
 end
 
--- The files among the hits of a search, as a pull source for apply_meta (the
--- index holds folders too, flagged in the hit's _source).
-local function files_of_search(sirv, query)
-  local f, s = sirv:search{ query = query }
-  return function()
-    while true do
-      local h = f(s)
-      if h == nil or not (type(h._source) == "table" and h._source.isDirectory == true) then return h end
-    end
-  end
-end
-
 --- meta set PATH... | -R FOLDER... | --query Q
 function M.set(ctx)
   local a = ctx.args
@@ -189,7 +177,7 @@ function M.set(ctx)
   session.run(ctx, function()
     for _, src in ipairs(sources) do
       if ctx.stopping then break end
-      if src == "query" then src = files_of_search(sirv, a.query) end
+      if src == "query" then src = { query = a.query } end  -- apply_meta skips folder hits
       local summary, err = sirv:apply_meta(src, action, { concurrency = n, journal = not dry and a.journal or nil,
         on_limit = ctx.on_limit, recursive = a.recursive, on_file = on_file })
       if not summary then limit_or_fail(ctx, "meta set", err) end

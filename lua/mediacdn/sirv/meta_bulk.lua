@@ -40,6 +40,14 @@ local function item_path(item)
   return nil
 end
 
+-- Is a source's item a folder: a readdir/stat entry flags it itself, a search
+-- hit in its _source (the search index holds folders too).
+local function is_folder(item)
+  if type(item) ~= "table" then return false end
+  if item.isDirectory == true then return true end
+  return type(item._source) == "table" and item._source.isDirectory == true
+end
+
 -- With on_limit = "stop", a client in "wait" mode must not sleep on a budget it
 -- knows is empty: a view of it with rate_limit = "fail" makes every call it
 -- makes fail fast with rate_limited (same engine, token and budgets).
@@ -75,7 +83,7 @@ function M.run(client, open, restartable, work, opts, emit)
     event = client.engine and function(ev) client.engine:emit(ev) end,
     on_limit = mode, max_wait = opts.max_wait, policy = client.policy, clock = client.transport,
     bucket = "rest:global", service = "sirv", path_of = item_path,
-    skip = function(v) return not folders and type(v) == "table" and v.isDirectory == true end,
+    skip = function(v) return not folders and is_folder(v) end,
   }
 end
 
