@@ -30,6 +30,13 @@ local function client(fake, opts)
 end
 
 -- the token of a request URL (percent-decoded) and its decoded payload
+-- the byte count of a request's body_parts (strings and file ranges)
+local function fake_body_size(req)
+  local n = 0
+  for _, part in ipairs(req.body_parts) do n = n + (type(part) == "string" and #part or part.length) end
+  return n
+end
+
 local function token_of(req)
   local t = req.url:match("[?&]token=([^&]+)")
   if not t then return nil end
@@ -388,14 +395,21 @@ describe("sparevideos client (fake transport)", function()
         n = n + 1
         return env{ status = "success", server = "https://up.example.test/fileservers/upload", ref = "ref" .. n, token = "up+tok" .. n }
       end
+      -- the transport's body hook: a quarter, then half of the body sent
+      local total = fake_body_size(req)
+      req.on_progress(math.floor(total / 4), 0)
+      req.on_progress(math.floor(total / 2), 0)
       if n == 1 then return fail(10001, "Fileserver process error") end
+      req.on_progress(total, 0)
       return env{ status = "success", code = "1700000000-ABCDEF" }
     end)
     local progress = {}
     local code = assert(sv:upload(path, { on_progress = function(p) progress[#progress + 1] = p end }))
     os.remove(path)
     assert.are.equal("1700000000-ABCDEF", code)
-    assert.are.same({ 0, 100 }, progress)
+    -- whole percents of the multipart body, rising only (the retried POST sends
+    -- its first half again without a report), 100 once the code came back
+    assert.are.same({ 0, 25, 50, 99, 100 }, progress)
     assert.are.equal(4, #fake.requests)        -- initiate, POST (10001), initiate, POST
     local post = fake.requests[4]
     assert.are.equal("https://up.example.test/fileservers/upload?ref=ref2&token=up%2Btok2", post.url)

@@ -135,6 +135,21 @@ return function(SV, M)
     return doc.code
   end
 
+  -- The transports' body hook (bytes sent) as whole percents for on_progress:
+  -- only rises (a retried POST starts again from 0 without going back), stops
+  -- at 99 (100 comes once the file server answered with the code).
+  local function percent_reporter(on_progress, total)
+    local last = 0
+    return function(sent)
+      local p = total > 0 and math.floor((sent or 0) * 100 / total) or 0
+      if p > 99 then p = 99 end
+      if p > last then
+        last = p
+        on_progress(p)
+      end
+    end
+  end
+
   local function upload_local(self, path, opts)
     local size, serr = files.size(path)
     if not size then return nil, local_error("argument #1 (path_or_url): " .. tostring(serr)) end
@@ -149,7 +164,10 @@ return function(SV, M)
       body_parts = { pre, { path = path, offset = 0, length = size }, "\r\n--" .. b .. "--\r\n" },
       timeout = self.transfer_timeout, idempotent = opts.retry ~= false,
     }
-    if opts.on_progress then opts.on_progress(0) end
+    if opts.on_progress then
+      intent.on_progress = percent_reporter(opts.on_progress, #pre + size + #intent.body_parts[3])
+      opts.on_progress(0)
+    end
     local code, err = post(self, intent, {})
     if not code then return nil, err end
     if opts.on_progress then opts.on_progress(100) end
