@@ -21,6 +21,13 @@
 **       p:bytes()      -> body bytes received
 **       p:want()       -> bytes the current frame still expects, or nil
 **       p:keep_alive() -> whether the connection may be reused (once done)
+**       p:result()     -> status, headers, body, bytes, keep_alive, to_sink
+**                         (all of the above in one call, once done; body nil
+**                         when sunk) | nil (head not complete)
+**       p:reset(method [, has_sink [, max_body]]) -> p
+**                         ready for the next response (the buffers are freed
+**                         and the parser starts again), so a transport can
+**                         keep a parser per connection instead of one per call
 **       p:close()      -- idempotent; also __gc, __close
 */
 #include "mc_lua.h"
@@ -160,22 +167,52 @@ static int lh1_request(lua_State *L) {
 
 /* ---- mediacdn.Http1Response -------------------------------------------- */
 
+/* The parser options at arg, arg+1, arg+2 (method, has_sink, max_body) put
+** into a fresh parser state p. */
+static void lh1_parser_start(lua_State *L, int arg, mc_http1_parser *p) {
+  const char *method = luaL_checkstring(L, arg);
+  int has_sink = lua_toboolean(L, arg + 1);
+  lua_Number max = luaL_optnumber(L, arg + 2, (lua_Number)MC_DEFAULT_MAX_BODY);
+  luaL_argcheck(L, max >= 1, arg + 2, "max_body must be a positive number of bytes");
+  mc_http1_parser_init(p, method, has_sink,
+                       max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max);
+}
+
 /* core.http1.response(method [, has_sink [, max_body]]) */
 static int lh1_response(lua_State *L) {
-  const char *method = luaL_checkstring(L, 1);
-  int has_sink = lua_toboolean(L, 2);
-  lua_Number max = luaL_optnumber(L, 3, (lua_Number)MC_DEFAULT_MAX_BODY);
   lh1_parser *u;
-  luaL_argcheck(L, max >= 1, 3, "max_body must be a positive number of bytes");
+  lua_settop(L, 3); /* the userdata goes above the arguments */
   u = (lh1_parser *)mc_lua_handle_new(L, &lh1_parser_class, sizeof *u);
-  mc_http1_parser_init(&u->p, method, has_sink,
-                       max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max);
+  lh1_parser_start(L, 1, &u->p); /* may raise: nothing allocated yet */
   u->h.open = 1;
   return 1;
 }
 
 static mc_http1_parser *lh1_check(lua_State *L) {
   return &((lh1_parser *)mc_lua_handle_check(L, 1, &lh1_parser_class))->p;
+}
+
+/* p:reset(method [, has_sink [, max_body]]) -> p: free what the last
+** response left and start again (checked before anything is freed). */
+static int lh1_reset(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  mc_http1_parser fresh;
+  char *line = NULL;
+  size_t line_cap = 0;
+  lh1_parser_start(L, 2, &fresh);
+  if (p->line_cap <= 1024) { /* a small line buffer is kept for the next head */
+    line = p->line;
+    line_cap = p->line_cap;
+    p->line = NULL;
+    p->line_cap = 0;
+  }
+  mc_http1_parser_free(p);
+  *p = fresh;
+  p->head.headers = &p->res.headers; /* the head fills this parser's own list */
+  p->line = line;
+  p->line_cap = line_cap;
+  lua_settop(L, 1);
+  return 1;
 }
 
 static const char *lh1_state_name(const mc_http1_parser *p) {
@@ -283,6 +320,23 @@ static int lh1_keep_alive(lua_State *L) {
   return 1;
 }
 
+/* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil */
+static int lh1_result(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  if (p->state == MC_HTTP1_S_HEAD || p->state == MC_HTTP1_S_FAILED) {
+    lua_pushnil(L);
+    return 1;
+  }
+  mc_pushint(L, p->res.status);
+  mc_lua_push_headers(L, &p->res.headers);
+  if (p->to_sink) lua_pushnil(L);
+  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
+  mc_pushint(L, p->res.bytes_received);
+  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
+  lua_pushboolean(L, p->to_sink);
+  return 6;
+}
+
 static const luaL_Reg lh1_parser_methods[] = {
   {"feed", lh1_feed},
   {"eof", lh1_eof},
@@ -291,6 +345,8 @@ static const luaL_Reg lh1_parser_methods[] = {
   {"bytes", lh1_bytes},
   {"want", lh1_want},
   {"keep_alive", lh1_keep_alive},
+  {"result", lh1_result},
+  {"reset", lh1_reset},
   {NULL, NULL}
 };
 

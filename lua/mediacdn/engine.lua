@@ -87,6 +87,13 @@ function M.new(cfg)
     service = cfg.service, transport = t, policy = p, limits = limits, buckets = cfg.buckets,
     sign = cfg.sign, reauth = cfg.reauth, classify = cfg.classify, sink = cfg.emit,
     secrets = cfg.secrets or no_secrets,
+    -- the admission options of a call that keeps the engine's limits (most
+    -- calls): one table for all of them (admit only reads it)
+    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait },
+    -- the core policy (not a wrapper such as mediacdn.shared.policy, which
+    -- needs observe's figures and the status) can skip building the figures'
+    -- tables when no event sink wants them
+    observe_type = type(p) == "userdata" and p.observe_type ~= nil,
   }, Engine)
 end
 
@@ -161,8 +168,11 @@ end
 -- (pacing, or an empty bucket in "wait" mode), or fail fast.
 local function admit(self, intent, mode, max_wait)
   local t = self.transport
-  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(),
-    { rate_limit = mode, max_wait = max_wait })
+  local opts = self.admit_opts
+  if mode ~= opts.rate_limit or max_wait ~= opts.max_wait then
+    opts = { rate_limit = mode, max_wait = max_wait }
+  end
+  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(), opts)
   if action == "send" then return true end
   if action == "fail" then return nil, rate_error(self, intent, rtype, reset_at) end
   if action == "wait" then
@@ -179,11 +189,15 @@ end
 -- The request descriptor of one attempt (headers copied: the signer sets its own).
 local function descriptor(self, intent)
   local L = self.limits
-  local req = { headers = {} }
+  local headers = {}
+  local req = { headers = headers }
   for k, v in pairs(intent) do
     if not INTENT_ONLY[k] then req[k] = v end
   end
-  for k, v in pairs(intent.headers or {}) do req.headers[k] = v end
+  local ih = intent.headers
+  if ih then
+    for k, v in pairs(ih) do headers[k] = v end
+  end
   -- a streamed upload/download may take as long as its size needs: only the stall
   -- limit applies to it, unless the caller set transfer_timeout
   local streamed = intent.body_file or intent.body_parts or intent.sink
@@ -242,12 +256,18 @@ function Engine:perform(intent)
     if res then
       -- status and bucket let a shared policy (mediacdn.shared.policy) correct the
       -- fleet's mirror on every response, 2xx included; the C policy ignores them
-      local rate = policy:observe(res.headers, res.status, intent.bucket)
+      local rate, rtype
+      if self.observe_type and not sink then
+        rtype = policy:observe_type(res.headers)
+      else
+        rate = policy:observe(res.headers, res.status, intent.bucket)
+        rtype = rate and rate.type
+      end
       -- learn which bucket an operation really counts against (Sirv names it in
       -- X-RateLimit-Type), so the next call paces against that budget
-      if rate and rate.type ~= "rest:global" and rate.type ~= intent.bucket and self.buckets
+      if rtype and rtype ~= "rest:global" and rtype ~= intent.bucket and self.buckets
           and intent.operation then
-        self.buckets[intent.operation] = rate.type
+        self.buckets[intent.operation] = rtype
       end
       if sink then
         self:emit{ type = "response", operation = intent.operation, status = res.status,
