@@ -12,9 +12,10 @@
 **       file_size: the size of req.body_file.path, required for a file body;
 **       a range outside the file gives nil, terr (kind "local").
 **   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
-**       p:feed(data)   -> state, sink_bytes | nil, terr
+**       p:feed(data)   -> state, sink_bytes, want | nil, terr
 **                         state "head" | "body" | "done"; sink_bytes: body bytes
-**                         the caller writes to its sink (2xx with a sink), else nil
+**                         the caller writes to its sink (2xx with a sink), else
+**                         nil; want: as p:want() after this feed
 **       p:eof()        -> true | nil, terr   (the server closed the connection)
 **       p:head()       -> status, headers, to_sink | nil (head not complete)
 **       p:body()       -> the in-memory body ("" when none; nil when sunk)
@@ -22,8 +23,10 @@
 **       p:want()       -> bytes the current frame still expects, or nil
 **       p:keep_alive() -> whether the connection may be reused (once done)
 **       p:result()     -> status, headers, body, bytes, keep_alive, to_sink
-**                         (all of the above in one call, once done; body nil
-**                         when sunk) | nil (head not complete)
+**                         | nil (head not complete): all of the above in one
+**                         call (body nil when sunk); the response is then
+**                         handed over: the parser frees it and starts again
+**                         as core.http1.response("GET") would make it
 **       p:reset(method [, has_sink [, max_body]]) -> p
 **                         ready for the next response (the buffers are freed
 **                         and the parser starts again), so a transport can
@@ -167,23 +170,44 @@ static int lh1_request(lua_State *L) {
 
 /* ---- mediacdn.Http1Response -------------------------------------------- */
 
-/* The parser options at arg, arg+1, arg+2 (method, has_sink, max_body) put
-** into a fresh parser state p. */
-static void lh1_parser_start(lua_State *L, int arg, mc_http1_parser *p) {
+/* The parser options at arg, arg+1, arg+2: method, has_sink, max_body
+** (raises on misuse before anything changes). */
+static const char *lh1_parser_opts(lua_State *L, int arg, int *has_sink, size_t *max_body) {
   const char *method = luaL_checkstring(L, arg);
-  int has_sink = lua_toboolean(L, arg + 1);
   lua_Number max = luaL_optnumber(L, arg + 2, (lua_Number)MC_DEFAULT_MAX_BODY);
   luaL_argcheck(L, max >= 1, arg + 2, "max_body must be a positive number of bytes");
-  mc_http1_parser_init(p, method, has_sink,
-                       max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max);
+  *has_sink = lua_toboolean(L, arg + 1);
+  *max_body = max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max;
+  return method;
+}
+
+/* Free the response of p and start again as response("GET") would, keeping
+** a small line buffer for the next head. */
+static void lh1_restart(mc_http1_parser *p, const char *method, int has_sink, size_t max_body) {
+  char *line = NULL;
+  size_t line_cap = 0;
+  if (p->line_cap <= 1024) {
+    line = p->line;
+    line_cap = p->line_cap;
+    p->line = NULL;
+    p->line_cap = 0;
+  }
+  mc_http1_parser_free(p);
+  mc_http1_parser_init(p, method, has_sink, max_body);
+  p->line = line;
+  p->line_cap = line_cap;
 }
 
 /* core.http1.response(method [, has_sink [, max_body]]) */
 static int lh1_response(lua_State *L) {
   lh1_parser *u;
+  const char *method;
+  int has_sink;
+  size_t max_body;
   lua_settop(L, 3); /* the userdata goes above the arguments */
+  method = lh1_parser_opts(L, 1, &has_sink, &max_body);
   u = (lh1_parser *)mc_lua_handle_new(L, &lh1_parser_class, sizeof *u);
-  lh1_parser_start(L, 1, &u->p); /* may raise: nothing allocated yet */
+  mc_http1_parser_init(&u->p, method, has_sink, max_body);
   u->h.open = 1;
   return 1;
 }
@@ -196,21 +220,10 @@ static mc_http1_parser *lh1_check(lua_State *L) {
 ** response left and start again (checked before anything is freed). */
 static int lh1_reset(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
-  mc_http1_parser fresh;
-  char *line = NULL;
-  size_t line_cap = 0;
-  lh1_parser_start(L, 2, &fresh);
-  if (p->line_cap <= 1024) { /* a small line buffer is kept for the next head */
-    line = p->line;
-    line_cap = p->line_cap;
-    p->line = NULL;
-    p->line_cap = 0;
-  }
-  mc_http1_parser_free(p);
-  *p = fresh;
-  p->head.headers = &p->res.headers; /* the head fills this parser's own list */
-  p->line = line;
-  p->line_cap = line_cap;
+  int has_sink;
+  size_t max_body;
+  const char *method = lh1_parser_opts(L, 2, &has_sink, &max_body);
+  lh1_restart(p, method, has_sink, max_body);
   lua_settop(L, 1);
   return 1;
 }
@@ -221,7 +234,7 @@ static const char *lh1_state_name(const mc_http1_parser *p) {
   return "body";
 }
 
-/* p:feed(data) -> state, sink_bytes | nil, terr */
+/* p:feed(data) -> state, sink_bytes, want | nil, terr */
 static int lh1_feed(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
   size_t len, off = 0, first_len = 0;
@@ -266,7 +279,12 @@ static int lh1_feed(lua_State *L) {
   } else {
     lua_pushnil(L);
   }
-  return 2;
+  {
+    int64_t w = mc_http1_parser_want(p);
+    if (w < 0) lua_pushnil(L);
+    else mc_pushint(L, w);
+  }
+  return 3;
 }
 
 /* p:eof() -> true | nil, terr */
@@ -320,7 +338,8 @@ static int lh1_keep_alive(lua_State *L) {
   return 1;
 }
 
-/* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil */
+/* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil;
+** the parser then starts again (see the head of this file). */
 static int lh1_result(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
   if (p->state == MC_HTTP1_S_HEAD || p->state == MC_HTTP1_S_FAILED) {
@@ -334,6 +353,7 @@ static int lh1_result(lua_State *L) {
   mc_pushint(L, p->res.bytes_received);
   lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
   lua_pushboolean(L, p->to_sink);
+  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY); /* the Lua values are copies */
   return 6;
 }
 

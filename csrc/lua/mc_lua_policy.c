@@ -387,11 +387,13 @@ static int l_policy_decide(lua_State *L) {
 }
 
 /*
-** p:admit(bucket, now [, {rate_limit=, max_wait=}])
+** p:admit(bucket, now [, {rate_limit=, max_wait=, consume=}])
 ** -> action, delay, ratelimit_type, reset_at
 ** Before sending: "send" now, "pace" (sleep delay, then send), "wait" (the
 ** bucket ratelimit_type is empty until reset_at: sleep delay, then send), or
-** "fail" (empty, and this call may not wait: rate_limited).
+** "fail" (empty, and this call may not wait: rate_limited). With consume =
+** true a request that will go (any action but "fail") is also counted
+** against bucket as p:consume(bucket) would: one call instead of two.
 */
 static int l_policy_admit(lua_State *L) {
   lpolicy *p = check_policy(L);
@@ -399,13 +401,16 @@ static int l_policy_admit(lua_State *L) {
   double now = luaL_checknumber(L, 3);
   mc_rate_mode mode = MC_RATE_POLICY;
   double max_wait = -1;
+  int consume = 0;
   mc_decision d;
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     mode = opt_rate_mode(L, 4);
     max_wait = opt_field_real(L, 4, "max_wait", -1);
+    consume = opt_field_bool(L, 4, "consume");
   }
   d = mc_admit(&p->retry, &p->budgets, bucket, now, mode, max_wait);
+  if (consume && bucket && d.action != MC_ACT_FAIL) mc_budgets_consume(&p->budgets, bucket);
   lua_pushstring(L, d.action == MC_ACT_DONE ? "send" : action_name(d.action));
   lua_pushnumber(L, d.delay);
   if (d.ratelimit_type[0]) lua_pushstring(L, d.ratelimit_type);

@@ -83,17 +83,19 @@ function M.new(cfg)
   for k, v in pairs(LIMIT_DEFAULTS) do if limits[k] == nil then limits[k] = v end end
   argcheck(limits.rate_limit == nil or limits.rate_limit == "wait" or limits.rate_limit == "fail",
     "new: limits.rate_limit must be \"wait\" or \"fail\"")
+  local core_policy = type(p) == "userdata" and p.observe_type ~= nil or nil
   return setmetatable({
     service = cfg.service, transport = t, policy = p, limits = limits, buckets = cfg.buckets,
     sign = cfg.sign, reauth = cfg.reauth, classify = cfg.classify, sink = cfg.emit,
     secrets = cfg.secrets or no_secrets,
+    -- the core policy itself (not a wrapper such as mediacdn.shared.policy,
+    -- which books sends its own way and needs observe's figures and the
+    -- status) counts a send in admit and observes without building tables
+    -- when no event sink wants the figures: fewer calls into C per attempt
+    core_policy = core_policy,
     -- the admission options of a call that keeps the engine's limits (most
     -- calls): one table for all of them (admit only reads it)
-    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait },
-    -- the core policy (not a wrapper such as mediacdn.shared.policy, which
-    -- needs observe's figures and the status) can skip building the figures'
-    -- tables when no event sink wants them
-    observe_type = type(p) == "userdata" and p.observe_type ~= nil,
+    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait, consume = core_policy },
   }, Engine)
 end
 
@@ -170,7 +172,7 @@ local function admit(self, intent, mode, max_wait)
   local t = self.transport
   local opts = self.admit_opts
   if mode ~= opts.rate_limit or max_wait ~= opts.max_wait then
-    opts = { rate_limit = mode, max_wait = max_wait }
+    opts = { rate_limit = mode, max_wait = max_wait, consume = self.core_policy }
   end
   local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(), opts)
   if action == "send" then return true end
@@ -245,7 +247,8 @@ function Engine:perform(intent)
       self:emit{ type = "request", operation = intent.operation, method = intent.method,
         path = intent.path, attempt = attempt }
     end
-    if intent.bucket then policy:consume(intent.bucket) end
+    -- (the core policy counted the send in admit)
+    if intent.bucket and not self.core_policy then policy:consume(intent.bucket) end
     -- the clock is read around the transfer only when something uses it (an
     -- event, or a decision below): a plain 2xx needs neither read
     local sink = self.sink
@@ -257,7 +260,7 @@ function Engine:perform(intent)
       -- status and bucket let a shared policy (mediacdn.shared.policy) correct the
       -- fleet's mirror on every response, 2xx included; the C policy ignores them
       local rate, rtype
-      if self.observe_type and not sink then
+      if self.core_policy and not sink then
         rtype = policy:observe_type(res.headers)
       else
         rate = policy:observe(res.headers, res.status, intent.bucket)

@@ -184,12 +184,27 @@ local function facts(ep)
     f.names[q.name] = true
     f.paths[q.name] = PATH_QUERY[q.name] or (ops ~= nil and ops[q.name] == true) or nil
   end
+  if #ep.query == 1 then -- one parameter: its built query strings are kept
+    f.single, f.built, f.nbuilt = ep.query[1].name, {}, 0
+  end
   FACTS[ep] = f
   return f
 end
 
--- Build the query string of an endpoint from params (raises on misuse).
+local MAX_BUILT = 256 -- query strings kept per endpoint (then forgotten, all at once)
+
+-- Build the query string of an endpoint from params (raises on misuse). An
+-- endpoint with a single parameter remembers the strings it built for
+-- string values (a pure function of the value, checked when first built).
 local function build_query(ep, f, params)
+  local single = f.single
+  local sv = single and params[single]
+  if type(sv) == "string" and #sv <= 1024 then
+    local q = f.built[sv]
+    if q then return q end
+  else
+    sv = nil
+  end
   local query, n, parts = nil, 0, nil
   for _, q in ipairs(ep.query) do
     local v = params[q.name]
@@ -218,7 +233,13 @@ local function build_query(ep, f, params)
     end
   end
   if n == 0 then return "" end
-  return "?" .. (n == 1 and query or concat(parts, "&"))
+  query = "?" .. (n == 1 and query or concat(parts, "&"))
+  if sv then
+    if f.nbuilt >= MAX_BUILT then f.built, f.nbuilt = {}, 0 end
+    f.built[sv] = query
+    f.nbuilt = f.nbuilt + 1
+  end
+  return query
 end
 
 -- The request body of an endpoint from params (raises on misuse).

@@ -75,6 +75,7 @@ local NO_LIMIT_MS = 86400 * 1000       -- "no timeout": a day
 local KEEPALIVE = 60                   -- default seconds a pooled connection idles
 local POOL_SIZE = 32                   -- default connections per host and worker
 local MAX_SPARE_PARSERS = 16           -- response parsers a transport keeps for reuse
+local DEFAULT_MAX_BODY = core.defaults.max_body
 
 -- libcurl error numbers of the I/O failures reported here (the framing
 -- errors come from core.http1 with theirs)
@@ -337,16 +338,15 @@ local function read_response(st, req, p)
   local sock, sink = st.sock, nil
   local received = 0
   local want_sink = req.sink ~= nil
-  local ok, e, stale
+  local ok, e, stale, want
   while true do
     ok, e = arm(st)
     if not ok then break end
-    local want = p:want()
     local data, err = sock:receiveany(want and math_min(want, CHUNK) or CHUNK)
     local state, piece
     if data then
       st.got = st.got + #data
-      state, piece = p:feed(data)
+      state, piece, want = p:feed(data)
       if not state then e = framing_error(st, piece) break end
     elseif err == "closed" then
       local fine, perr = p:eof()
@@ -425,27 +425,29 @@ function T:_attempt(st, req, plan, file)
 end
 
 -- A response parser for method, has_sink, max_body: a spare one of this
--- transport's, started again, or a new one.
+-- transport's (p:result() left it as a new GET parser: most requests use it
+-- as it is), or a new one.
 function T:_parser(method, has_sink, max_body)
-  local spare, n = self.parsers, self.nparsers
+  local n = self.nparsers
   if n > 0 then
+    local spare = self.parsers
     local p = spare[n]
     spare[n] = nil
     self.nparsers = n - 1
+    if method == "GET" and not has_sink and max_body == DEFAULT_MAX_BODY then return p end
     return p:reset(method, has_sink, max_body)
   end
   return http1.response(method, has_sink, max_body)
 end
 
--- Give back a parser whose response was taken: its buffers are freed now (a
--- spare holds no body), and a few are kept for the next requests.
+-- Give back a parser whose response p:result() took (and freed): a few are
+-- kept for the next requests.
 function T:_release(p)
   local n = self.nparsers
   if n >= MAX_SPARE_PARSERS then
     p:close()
     return
   end
-  p:reset("GET")
   n = n + 1
   self.parsers[n] = p
   self.nparsers = n
