@@ -75,9 +75,14 @@ const char *mc_headers_get(const mc_headers *h, const char *name) {
 
 long mc_headers_find(const mc_headers *h, const char *name, size_t nlen) {
   size_t i;
-  for (i = 0; i < h->count; i++)
-    if (strncasecmp(h->items[i].name, name, nlen) == 0 && h->items[i].name[nlen] == '\0')
-      return (long)i;
+  int first;
+  first = nlen == 0 ? '\0' : name[0] >= 'A' && name[0] <= 'Z' ? name[0] + 32 : name[0];
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    int c = n[0] >= 'A' && n[0] <= 'Z' ? n[0] + 32 : n[0];
+    /* the first letter rules most out without a call */
+    if (c == first && strncasecmp(n, name, nlen) == 0 && n[nlen] == '\0') return (long)i;
+  }
   return -1;
 }
 

@@ -229,8 +229,10 @@ void mc_lua_push_headers(lua_State *L, const mc_headers *h) {
   size_t i;
   lua_createtable(L, 0, (int)h->count);
   for (i = 0; i < h->count; i++) {
-    lua_pushstring(L, h->items[i].value);
-    lua_setfield(L, -2, h->items[i].name);
+    /* with their lengths and a raw set: no API string cache, no metamethod */
+    lua_pushlstring(L, h->items[i].name, strlen(h->items[i].name));
+    lua_pushlstring(L, h->items[i].value, strlen(h->items[i].value));
+    lua_rawset(L, -3);
   }
 }
 

@@ -43,6 +43,11 @@ Engine.__name = "mediacdn.Engine"
 local INTENT_ONLY = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
   rate_limit = true, max_wait = true, headers = true }
 
+-- Descriptor fields descriptor() sets itself (from the intent, or a limit).
+local DESCRIPTOR = { method = true, url = true, headers = true, body = true, body_file = true,
+  body_parts = true, sink = true, on_progress = true, timeout = true, connect_timeout = true,
+  stall_timeout = true, cainfo = true, max_body = true }
+
 -- Event fields that only ever hold names the engine chose (never a secret): the
 -- other string fields of an event are redacted.
 local EVENT_NAMES = { type = true, operation = true, method = true, path = true, reason = true,
@@ -192,22 +197,26 @@ end
 local function descriptor(self, intent)
   local L = self.limits
   local headers = {}
-  local req = { headers = headers }
+  -- a streamed upload/download may take as long as its size needs: only the stall
+  -- limit applies to it, unless the caller set transfer_timeout
+  local streamed = intent.body_file or intent.body_parts or intent.sink
+  -- the fields every descriptor has, in one constructor (the table is made at
+  -- its size once instead of growing field by field)
+  local req = { method = intent.method, url = intent.url, headers = headers, body = intent.body,
+    body_file = intent.body_file, body_parts = intent.body_parts, sink = intent.sink,
+    on_progress = intent.on_progress,
+    timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout),
+    connect_timeout = intent.connect_timeout or L.connect_timeout,
+    stall_timeout = intent.stall_timeout or L.stall_timeout,
+    cainfo = intent.cainfo or L.cainfo, max_body = intent.max_body or L.max_body }
+  -- any other field of the intent goes through untouched
   for k, v in pairs(intent) do
-    if not INTENT_ONLY[k] then req[k] = v end
+    if not INTENT_ONLY[k] and not DESCRIPTOR[k] then req[k] = v end
   end
   local ih = intent.headers
   if ih then
     for k, v in pairs(ih) do headers[k] = v end
   end
-  -- a streamed upload/download may take as long as its size needs: only the stall
-  -- limit applies to it, unless the caller set transfer_timeout
-  local streamed = intent.body_file or intent.body_parts or intent.sink
-  req.timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout)
-  req.connect_timeout = intent.connect_timeout or L.connect_timeout
-  req.stall_timeout = intent.stall_timeout or L.stall_timeout
-  req.cainfo = intent.cainfo or L.cainfo
-  req.max_body = intent.max_body or L.max_body
   return req
 end
 
