@@ -17,10 +17,7 @@ void mc_headers_init(mc_headers *h) {
 
 void mc_headers_free(mc_headers *h) {
   size_t i;
-  for (i = 0; i < h->count; i++) {
-    free(h->items[i].name);
-    free(h->items[i].value);
-  }
+  for (i = 0; i < h->count; i++) free(h->items[i].name); /* the block holds the value too */
   free(h->items);
   mc_headers_init(h);
 }
@@ -34,18 +31,9 @@ int64_t mc_body_parts_length(const mc_body *b) {
   return n;
 }
 
-static char *dup_n(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
-}
-
 int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
                    const char *value, size_t value_len) {
-  char *n, *v;
+  char *block;
   if (h->count == h->cap) {
     size_t ncap = h->cap ? h->cap * 2 : 16;
     mc_header *ni = realloc(h->items, ncap * sizeof *ni);
@@ -53,15 +41,16 @@ int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
     h->items = ni;
     h->cap = ncap;
   }
-  n = dup_n(name, name_len);
-  v = dup_n(value, value_len);
-  if (!n || !v) {
-    free(n);
-    free(v);
-    return -1;
-  }
-  h->items[h->count].name = n;
-  h->items[h->count].value = v;
+  /* one allocation per header: "name\0value\0" (a response's head is read
+  ** for every request) */
+  block = malloc(name_len + value_len + 2);
+  if (!block) return -1;
+  memcpy(block, name, name_len);
+  block[name_len] = '\0';
+  memcpy(block + name_len + 1, value, value_len);
+  block[name_len + 1 + value_len] = '\0';
+  h->items[h->count].name = block;
+  h->items[h->count].value = block + name_len + 1;
   h->count++;
   return 0;
 }
@@ -75,20 +64,29 @@ const char *mc_headers_get(const mc_headers *h, const char *name) {
 
 long mc_headers_find(const mc_headers *h, const char *name, size_t nlen) {
   size_t i;
-  for (i = 0; i < h->count; i++)
-    if (strncasecmp(h->items[i].name, name, nlen) == 0 && h->items[i].name[nlen] == '\0')
-      return (long)i;
+  int first;
+  first = nlen == 0 ? '\0' : name[0] >= 'A' && name[0] <= 'Z' ? name[0] + 32 : name[0];
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    int c = n[0] >= 'A' && n[0] <= 'Z' ? n[0] + 32 : n[0];
+    /* the first letter rules most out without a call */
+    if (c == first && strncasecmp(n, name, nlen) == 0 && n[nlen] == '\0') return (long)i;
+  }
   return -1;
 }
 
 int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_t len) {
   mc_header *hd = &h->items[i];
+  size_t nlen = (size_t)(hd->value - hd->name) - 1;
   size_t olen = strlen(hd->value), add = sep ? 2 : 0;
-  char *nv = realloc(hd->value, olen + add + len + 1);
-  if (!nv) return -1;
+  char *nb = realloc(hd->name, nlen + 1 + olen + add + len + 1); /* name and value move together */
+  char *nv;
+  if (!nb) return -1;
+  nv = nb + nlen + 1;
   if (sep) memcpy(nv + olen, ", ", 2);
   memcpy(nv + olen + add, value, len);
   nv[olen + add + len] = '\0';
+  hd->name = nb;
   hd->value = nv;
   return 0;
 }

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One header: name and value, both NUL-terminated, owned by the list. */
+/* One header: name and value, both NUL-terminated, owned by the list (one
+** allocation: the value follows the name's NUL; only name is freed). */
 typedef struct mc_header {
   char *name;
   char *value;

@@ -108,11 +108,29 @@ int mc_http1_parse_url(const char *url, mc_http1_url *u, const char **what) {
   u->host[hlen] = '\0';
   u->port = (int)port;
   u->is_ip = v6 || mc_http1_req_is_ipv4(u->host);
-  snprintf(u->connect_host, sizeof u->connect_host, v6 ? "[%s]" : "%s", u->host);
-  if (port == (u->https ? 443 : 80))
-    snprintf(u->authority, sizeof u->authority, "%s", u->connect_host);
-  else
-    snprintf(u->authority, sizeof u->authority, "%s:%ld", u->connect_host, port);
+  /* (built by hand: this runs for every request, and hlen < sizeof u->host
+  ** leaves room for the brackets and ":65535") */
+  {
+    size_t at = 0, k;
+    char digits[8];
+    size_t nd = 0;
+    if (v6) u->connect_host[at++] = '[';
+    memcpy(u->connect_host + at, u->host, hlen);
+    at += hlen;
+    if (v6) u->connect_host[at++] = ']';
+    u->connect_host[at] = '\0';
+    memcpy(u->authority, u->connect_host, at + 1);
+    if (port != (u->https ? 443 : 80)) {
+      long rest = port;
+      while (rest > 0 && nd < sizeof digits) {
+        digits[nd++] = (char)('0' + rest % 10);
+        rest /= 10;
+      }
+      u->authority[at++] = ':';
+      for (k = nd; k > 0; k--) u->authority[at++] = digits[k - 1];
+      u->authority[at] = '\0';
+    }
+  }
   u->target = auth_end;
   u->target_len = strcspn(auth_end, "#");
   u->target_slash = *auth_end != '/';

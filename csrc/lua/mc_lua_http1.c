@@ -12,15 +12,25 @@
 **       file_size: the size of req.body_file.path, required for a file body;
 **       a range outside the file gives nil, terr (kind "local").
 **   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
-**       p:feed(data)   -> state, sink_bytes | nil, terr
+**       p:feed(data)   -> state, sink_bytes, want | nil, terr
 **                         state "head" | "body" | "done"; sink_bytes: body bytes
-**                         the caller writes to its sink (2xx with a sink), else nil
+**                         the caller writes to its sink (2xx with a sink), else
+**                         nil; want: as p:want() after this feed
 **       p:eof()        -> true | nil, terr   (the server closed the connection)
 **       p:head()       -> status, headers, to_sink | nil (head not complete)
 **       p:body()       -> the in-memory body ("" when none; nil when sunk)
 **       p:bytes()      -> body bytes received
 **       p:want()       -> bytes the current frame still expects, or nil
 **       p:keep_alive() -> whether the connection may be reused (once done)
+**       p:result()     -> status, headers, body, bytes, keep_alive, to_sink
+**                         | nil (head not complete): all of the above in one
+**                         call (body nil when sunk); the response is then
+**                         handed over: the parser frees it and starts again
+**                         as core.http1.response("GET") would make it
+**       p:reset(method [, has_sink [, max_body]]) -> p
+**                         ready for the next response (the buffers are freed
+**                         and the parser starts again), so a transport can
+**                         keep a parser per connection instead of one per call
 **       p:close()      -- idempotent; also __gc, __close
 */
 #include "mc_lua.h"
@@ -30,10 +40,12 @@
 
 #include <string.h>
 
-/* Scratch request owned by a userdata: a raise while reading leaks nothing. */
+/* Scratch request owned by a userdata: a raise while reading leaks nothing.
+** One per Lua state is kept in the registry and reused (lh1_scratch_get). */
 typedef struct lh1_scratch {
   mc_lua_handle h;
   mc_request req;
+  int busy;          /* a call is using it (see lh1_scratch_get) */
 } lh1_scratch;
 
 typedef struct lh1_parser {
@@ -62,14 +74,87 @@ static void lh1_push_error(lua_State *L, const mc_http1_error *e) {
   mc_lua_push_terr(L, &te);
 }
 
-/* plan[name] = req[name] or def (seconds). */
-static void lh1_copy_seconds(lua_State *L, int req, int plan, const char *name, double def) {
-  lua_getfield(L, req, name);
+/* The plan's field names, in the order lh1_request sets them. */
+static const char *const lh1_plan_keys[] = {
+  "head", "method", "https", "host", "port", "connect_host", "authority", "is_ip", "body",
+  "length", "offset", "close", "timeout", "connect_timeout", "stall_timeout", "max_body", NULL
+};
+enum { LH1_HEAD = 1, LH1_METHOD, LH1_HTTPS, LH1_HOST, LH1_PORT, LH1_CONNECT_HOST, LH1_AUTHORITY,
+       LH1_IS_IP, LH1_BODY, LH1_LENGTH, LH1_OFFSET, LH1_CLOSE, LH1_TIMEOUT, LH1_CONNECT_TIMEOUT,
+       LH1_STALL_TIMEOUT, LH1_MAX_BODY };
+
+/* Registry keys (their addresses) of this Lua state's plan key strings and
+** of its cached scratch request. */
+static const char lh1_keys_key = 0;
+static const char lh1_scratch_key = 0;
+
+/* Push the list of plan key strings (made once per Lua state): a plan is
+** then filled with rawgeti + rawset, hashing no C string per request. */
+static void lh1_push_keys(lua_State *L) {
+  int i;
+  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (lua_istable(L, -1)) return;
+  lua_pop(L, 1);
+  lua_createtable(L, LH1_MAX_BODY, 0);
+  for (i = 0; lh1_plan_keys[i]; i++) {
+    lua_pushstring(L, lh1_plan_keys[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* plan[keys[k]] = the value at the top (popped). */
+static void lh1_set(lua_State *L, int plan, int keys, int k) {
+  lua_rawgeti(L, keys, k);
+  lua_insert(L, -2);
+  lua_rawset(L, plan);
+}
+
+/* plan[keys[k]] = req[name] or def (seconds). */
+static void lh1_copy_seconds(lua_State *L, int req, int plan, int keys, int k, double def) {
+  lua_rawgeti(L, keys, k);
+  lua_gettable(L, req);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_pushnumber(L, def);
   }
-  lua_setfield(L, plan, name);
+  lh1_set(L, plan, keys, k);
+}
+
+/*
+** The scratch request of this call, left at the top of the stack: the Lua
+** state's cached one, or a new one (made the cached one) when that is busy —
+** a call that raised while reading its req leaves its scratch busy, to be
+** freed by its __gc once nothing refers to it.
+*/
+static lh1_scratch *lh1_scratch_get(lua_State *L) {
+  lh1_scratch *sc;
+  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  sc = (lh1_scratch *)lua_touserdata(L, -1); /* only this file sets the key */
+  if (sc && !sc->busy) {
+    sc->busy = 1;
+    return sc;
+  }
+  lua_pop(L, 1);
+  sc = (lh1_scratch *)mc_lua_handle_new(L, &lh1_scratch_class, sizeof *sc);
+  mc_request_init(&sc->req);
+  sc->h.open = 1;
+  sc->busy = 1;
+  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  return sc;
+}
+
+/* Done with the scratch: free the request's copies, ready for the next call. */
+static void lh1_scratch_done(lh1_scratch *sc) {
+  mc_request_free(&sc->req);
+  mc_request_init(&sc->req);
+  sc->busy = 0;
 }
 
 /* The Content-Length to send: -1 none. Returns 0, or -1 with err (range). */
@@ -92,6 +177,8 @@ static int lh1_body_length(lua_State *L, const mc_request *r, int64_t *len, mc_h
   return 0;
 }
 
+#define LH1_HEAD_STACK 1024 /* heads up to this size are written on the C stack */
+
 /* core.http1.request(req [, file_size]) -> plan | nil, terr */
 static int lh1_request(lua_State *L) {
   lh1_scratch *sc;
@@ -99,77 +186,108 @@ static int lh1_request(lua_State *L) {
   mc_http1_error err;
   int64_t body_len;
   size_t need;
-  char *head;
-  int plan;
+  char small[LH1_HEAD_STACK];
+  char *head = small;
+  int plan, keys;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
-  sc = (lh1_scratch *)mc_lua_handle_new(L, &lh1_scratch_class, sizeof *sc); /* index 3 */
-  mc_request_init(&sc->req);
-  sc->h.open = 1;
+  lh1_push_keys(L);  /* index 3 */
+  keys = 3;
+  sc = lh1_scratch_get(L); /* index 4 */
   mc_lua_read_request(L, 1, &sc->req, &u);
   if (lh1_body_length(L, &sc->req, &body_len, &err) != 0) {
+    lh1_scratch_done(sc);
     lua_pushnil(L);
     lh1_push_error(L, &err);
     return 2;
   }
-  need = mc_http1_write_head(&sc->req, &u, body_len, NULL, 0);
-  head = (char *)lua_newuserdata(L, need + 1);
-  mc_http1_write_head(&sc->req, &u, body_len, head, need + 1);
+  need = mc_http1_write_head(&sc->req, &u, body_len, small, sizeof small);
+  if (need >= sizeof small) {
+    head = (char *)lua_newuserdata(L, need + 1);
+    mc_http1_write_head(&sc->req, &u, body_len, head, need + 1);
+  }
 
   lua_createtable(L, 0, 16);
   plan = lua_gettop(L);
   lua_pushlstring(L, head, need);
-  lua_setfield(L, plan, "head");
+  lh1_set(L, plan, keys, LH1_HEAD);
   lua_pushstring(L, sc->req.method);
-  lua_setfield(L, plan, "method");
+  lh1_set(L, plan, keys, LH1_METHOD);
   lua_pushboolean(L, u.https);
-  lua_setfield(L, plan, "https");
+  lh1_set(L, plan, keys, LH1_HTTPS);
   lua_pushstring(L, u.host);
-  lua_setfield(L, plan, "host");
+  lh1_set(L, plan, keys, LH1_HOST);
   mc_pushint(L, u.port);
-  lua_setfield(L, plan, "port");
+  lh1_set(L, plan, keys, LH1_PORT);
   lua_pushstring(L, u.connect_host);
-  lua_setfield(L, plan, "connect_host");
+  lh1_set(L, plan, keys, LH1_CONNECT_HOST);
   lua_pushstring(L, u.authority);
-  lua_setfield(L, plan, "authority");
+  lh1_set(L, plan, keys, LH1_AUTHORITY);
   lua_pushboolean(L, u.is_ip);
-  lua_setfield(L, plan, "is_ip");
+  lh1_set(L, plan, keys, LH1_IS_IP);
   lua_pushstring(L, sc->req.body.kind == MC_BODY_MEMORY ? "string"
                     : sc->req.body.kind == MC_BODY_FILE ? "file"
                     : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none");
-  lua_setfield(L, plan, "body");
+  lh1_set(L, plan, keys, LH1_BODY);
   if (body_len >= 0) {
     mc_pushint(L, body_len);
-    lua_setfield(L, plan, "length");
+    lh1_set(L, plan, keys, LH1_LENGTH);
   }
   if (sc->req.body.kind == MC_BODY_FILE) {
     mc_pushint(L, sc->req.body.offset);
-    lua_setfield(L, plan, "offset");
+    lh1_set(L, plan, keys, LH1_OFFSET);
   }
   lua_pushboolean(L, mc_http1_has_token(mc_headers_get(&sc->req.headers, "Connection"), "close"));
-  lua_setfield(L, plan, "close");
-  lh1_copy_seconds(L, 1, plan, "timeout", MC_DEFAULT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, "connect_timeout", MC_DEFAULT_CONNECT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, "stall_timeout", MC_DEFAULT_STALL_TIMEOUT);
+  lh1_set(L, plan, keys, LH1_CLOSE);
+  lh1_copy_seconds(L, 1, plan, keys, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, keys, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, keys, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
   mc_pushint(L, sc->req.max_body);
-  lua_setfield(L, plan, "max_body");
-  sc->h.open = 0;
-  lh1_scratch_release(L, sc);
+  lh1_set(L, plan, keys, LH1_MAX_BODY);
+  lh1_scratch_done(sc);
   return 1;
 }
 
 /* ---- mediacdn.Http1Response -------------------------------------------- */
 
+/* The parser options at arg, arg+1, arg+2: method, has_sink, max_body
+** (raises on misuse before anything changes). */
+static const char *lh1_parser_opts(lua_State *L, int arg, int *has_sink, size_t *max_body) {
+  const char *method = luaL_checkstring(L, arg);
+  lua_Number max = luaL_optnumber(L, arg + 2, (lua_Number)MC_DEFAULT_MAX_BODY);
+  luaL_argcheck(L, max >= 1, arg + 2, "max_body must be a positive number of bytes");
+  *has_sink = lua_toboolean(L, arg + 1);
+  *max_body = max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max;
+  return method;
+}
+
+/* Free the response of p and start again as response("GET") would, keeping
+** a small line buffer for the next head. */
+static void lh1_restart(mc_http1_parser *p, const char *method, int has_sink, size_t max_body) {
+  char *line = NULL;
+  size_t line_cap = 0;
+  if (p->line_cap <= 1024) {
+    line = p->line;
+    line_cap = p->line_cap;
+    p->line = NULL;
+    p->line_cap = 0;
+  }
+  mc_http1_parser_free(p);
+  mc_http1_parser_init(p, method, has_sink, max_body);
+  p->line = line;
+  p->line_cap = line_cap;
+}
+
 /* core.http1.response(method [, has_sink [, max_body]]) */
 static int lh1_response(lua_State *L) {
-  const char *method = luaL_checkstring(L, 1);
-  int has_sink = lua_toboolean(L, 2);
-  lua_Number max = luaL_optnumber(L, 3, (lua_Number)MC_DEFAULT_MAX_BODY);
   lh1_parser *u;
-  luaL_argcheck(L, max >= 1, 3, "max_body must be a positive number of bytes");
+  const char *method;
+  int has_sink;
+  size_t max_body;
+  lua_settop(L, 3); /* the userdata goes above the arguments */
+  method = lh1_parser_opts(L, 1, &has_sink, &max_body);
   u = (lh1_parser *)mc_lua_handle_new(L, &lh1_parser_class, sizeof *u);
-  mc_http1_parser_init(&u->p, method, has_sink,
-                       max >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)max);
+  mc_http1_parser_init(&u->p, method, has_sink, max_body);
   u->h.open = 1;
   return 1;
 }
@@ -178,13 +296,25 @@ static mc_http1_parser *lh1_check(lua_State *L) {
   return &((lh1_parser *)mc_lua_handle_check(L, 1, &lh1_parser_class))->p;
 }
 
+/* p:reset(method [, has_sink [, max_body]]) -> p: free what the last
+** response left and start again (checked before anything is freed). */
+static int lh1_reset(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  int has_sink;
+  size_t max_body;
+  const char *method = lh1_parser_opts(L, 2, &has_sink, &max_body);
+  lh1_restart(p, method, has_sink, max_body);
+  lua_settop(L, 1);
+  return 1;
+}
+
 static const char *lh1_state_name(const mc_http1_parser *p) {
   if (p->state == MC_HTTP1_S_HEAD) return "head";
   if (p->state == MC_HTTP1_S_DONE) return "done";
   return "body";
 }
 
-/* p:feed(data) -> state, sink_bytes | nil, terr */
+/* p:feed(data) -> state, sink_bytes, want | nil, terr */
 static int lh1_feed(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
   size_t len, off = 0, first_len = 0;
@@ -229,7 +359,12 @@ static int lh1_feed(lua_State *L) {
   } else {
     lua_pushnil(L);
   }
-  return 2;
+  {
+    int64_t w = mc_http1_parser_want(p);
+    if (w < 0) lua_pushnil(L);
+    else mc_pushint(L, w);
+  }
+  return 3;
 }
 
 /* p:eof() -> true | nil, terr */
@@ -283,6 +418,25 @@ static int lh1_keep_alive(lua_State *L) {
   return 1;
 }
 
+/* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil;
+** the parser then starts again (see the head of this file). */
+static int lh1_result(lua_State *L) {
+  mc_http1_parser *p = lh1_check(L);
+  if (p->state == MC_HTTP1_S_HEAD || p->state == MC_HTTP1_S_FAILED) {
+    lua_pushnil(L);
+    return 1;
+  }
+  mc_pushint(L, p->res.status);
+  mc_lua_push_headers(L, &p->res.headers);
+  if (p->to_sink) lua_pushnil(L);
+  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
+  mc_pushint(L, p->res.bytes_received);
+  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
+  lua_pushboolean(L, p->to_sink);
+  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY); /* the Lua values are copies */
+  return 6;
+}
+
 static const luaL_Reg lh1_parser_methods[] = {
   {"feed", lh1_feed},
   {"eof", lh1_eof},
@@ -291,6 +445,8 @@ static const luaL_Reg lh1_parser_methods[] = {
   {"bytes", lh1_bytes},
   {"want", lh1_want},
   {"keep_alive", lh1_keep_alive},
+  {"result", lh1_result},
+  {"reset", lh1_reset},
   {NULL, NULL}
 };
 

@@ -130,10 +130,10 @@ static void ljson_push(lua_State *L, const cJSON *item, int mt) {
 }
 
 /* Protected part of json_decode: build the Lua value of the tree (a light
-** userdata at index 1); may raise (stack, memory). */
+** userdata at index 1) with the array metatable at index 2 (shared by every
+** array of the document); may raise (stack, memory). */
 static int ljson_push_tree(lua_State *L) {
   const cJSON *root = (const cJSON *)lua_touserdata(L, 1);
-  ljson_push_array_mt(L); /* index 2: shared by every array of the document */
   ljson_push(L, root, 2);
   return 1;
 }
@@ -144,6 +144,8 @@ static int ljson_push_tree(lua_State *L) {
 ** runs under lua_pcall and its error is raised again after the free. (A holder
 ** userdata freed by __gc is not enough: Lua 5.4 drops a finalizer that fails,
 ** e.g. one called by a GC step near the C-call limit, and the tree leaked.)
+** Upvalues: 1 ljson_push_tree, 2 the array metatable (made once: a decode
+** allocates no closure and looks nothing up by name).
 */
 static int ljson_decode(lua_State *L) {
   size_t len, max;
@@ -156,7 +158,7 @@ static int ljson_decode(lua_State *L) {
   /* a huge cap is no cap (converting it as is would be undefined behaviour) */
   max = maxn >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)maxn;
   lua_settop(L, 2);
-  lua_pushcfunction(L, ljson_push_tree); /* pushed before the tree exists: may raise */
+  lua_pushvalue(L, lua_upvalueindex(1)); /* pushed before the tree exists: may raise */
   root = mc_json_parse(s, len, max, err, sizeof err);
   if (!root) {
     lua_pushnil(L);
@@ -164,7 +166,8 @@ static int ljson_decode(lua_State *L) {
     return 2;
   }
   lua_pushlightuserdata(L, root); /* no allocation: cannot raise */
-  status = lua_pcall(L, 1, 1, 0);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  status = lua_pcall(L, 2, 1, 0);
   cJSON_Delete(root);
   if (status != 0) return lua_error(L); /* the same error value, tree freed */
   return 1;
@@ -320,7 +323,6 @@ static int ljson_encode(lua_State *L) {
 
 void mc_lua_register_json(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"json_decode", ljson_decode},
     {"json_encode", ljson_encode},
     {NULL, NULL}
   };
@@ -337,5 +339,10 @@ void mc_lua_register_json(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
   }
+  /* json_decode with its upvalues (see ljson_decode) */
+  lua_pushcfunction(L, ljson_push_tree);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, ljson_decode, 2);
+  lua_setfield(L, -3, "json_decode");
   lua_setfield(L, -2, "array_mt");
 }

@@ -168,6 +168,27 @@ static void push_budget(lua_State *L, const mc_budget *b) {
 
 #define RATE_HEADERS_MAX 16
 
+/* Registry key of the list of mc_budgets_header_names as Lua strings, made
+** once per Lua state: the per-response lookups then hash no C string. */
+static const char l_policy_names_key = 0;
+
+/* Push the list of rate-limit header names (created on first use). */
+static void push_rate_names(lua_State *L) {
+  int i;
+  lua_pushlightuserdata(L, (void *)&l_policy_names_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (lua_istable(L, -1)) return;
+  lua_pop(L, 1);
+  lua_createtable(L, RATE_HEADERS_MAX, 0);
+  for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
+    lua_pushstring(L, mc_budgets_header_names[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushlightuserdata(L, (void *)&l_policy_names_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
 /*
 ** Read the known rate-limit headers (mc_budgets_header_names) of the header
 ** table at index t into obs. The header list borrows the names and the Lua
@@ -176,20 +197,21 @@ static void push_budget(lua_State *L, const mc_budget *b) {
 ** was present, 0 when none (-1 was out of memory; no longer possible).
 */
 static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
-  int i, base = lua_gettop(L), r;
+  int i, base = lua_gettop(L), names, r;
   mc_header items[RATE_HEADERS_MAX];
   mc_headers h;
   h.items = items;
   h.count = 0;
   h.cap = RATE_HEADERS_MAX;
-  luaL_checkstack(L, RATE_HEADERS_MAX, "rate-limit headers");
+  luaL_checkstack(L, RATE_HEADERS_MAX + 2, "rate-limit headers");
+  push_rate_names(L);
+  names = lua_gettop(L);
   for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
-    const char *name = mc_budgets_header_names[i];
-    lua_pushlstring(L, name, strlen(name)); /* not lua_pushstring: no API cache strcmp */
+    lua_rawgeti(L, names, i + 1);
     lua_rawget(L, t);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      items[h.count].name = (char *)(uintptr_t)name;              /* borrowed: never freed */
-      items[h.count].value = (char *)(uintptr_t)lua_tostring(L, -1); /* on the stack */
+      items[h.count].name = (char *)(uintptr_t)mc_budgets_header_names[i]; /* borrowed: never freed */
+      items[h.count].value = (char *)(uintptr_t)lua_tostring(L, -1);      /* on the stack */
       h.count++;
     }
   }
@@ -218,6 +240,28 @@ static int l_policy_observe(lua_State *L) {
     push_budget(L, &obs.global);
     lua_setfield(L, -2, "global");
   }
+  return 1;
+}
+
+/*
+** p:observe_type(headers) -> type | nil
+** observe without the tables: the budgets are updated alike, and only the
+** bucket the response counted against (observe's .type) comes back. For the
+** engine's per-response path when no event sink wants the figures.
+*/
+static int l_policy_observe_type(lua_State *L) {
+  lpolicy *p = check_policy(L);
+  mc_rate_observation obs;
+  int r;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  r = parse_rate_headers(L, 2, &obs);
+  if (r < 0) return luaL_error(L, "out of memory");
+  if (r == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
+  lua_pushstring(L, obs.has_type ? obs.type.type : obs.global.type);
   return 1;
 }
 
@@ -343,11 +387,13 @@ static int l_policy_decide(lua_State *L) {
 }
 
 /*
-** p:admit(bucket, now [, {rate_limit=, max_wait=}])
+** p:admit(bucket, now [, {rate_limit=, max_wait=, consume=}])
 ** -> action, delay, ratelimit_type, reset_at
 ** Before sending: "send" now, "pace" (sleep delay, then send), "wait" (the
 ** bucket ratelimit_type is empty until reset_at: sleep delay, then send), or
-** "fail" (empty, and this call may not wait: rate_limited).
+** "fail" (empty, and this call may not wait: rate_limited). With consume =
+** true a request that will go (any action but "fail") is also counted
+** against bucket as p:consume(bucket) would: one call instead of two.
 */
 static int l_policy_admit(lua_State *L) {
   lpolicy *p = check_policy(L);
@@ -355,13 +401,16 @@ static int l_policy_admit(lua_State *L) {
   double now = luaL_checknumber(L, 3);
   mc_rate_mode mode = MC_RATE_POLICY;
   double max_wait = -1;
+  int consume = 0;
   mc_decision d;
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     mode = opt_rate_mode(L, 4);
     max_wait = opt_field_real(L, 4, "max_wait", -1);
+    consume = opt_field_bool(L, 4, "consume");
   }
   d = mc_admit(&p->retry, &p->budgets, bucket, now, mode, max_wait);
+  if (consume && bucket && d.action != MC_ACT_FAIL) mc_budgets_consume(&p->budgets, bucket);
   lua_pushstring(L, d.action == MC_ACT_DONE ? "send" : action_name(d.action));
   lua_pushnumber(L, d.delay);
   if (d.ratelimit_type[0]) lua_pushstring(L, d.ratelimit_type);
@@ -400,6 +449,7 @@ static void l_policy_release(lua_State *L, void *ud) {
 
 static const luaL_Reg l_policy_methods[] = {
   {"observe", l_policy_observe},
+  {"observe_type", l_policy_observe_type},
   {"seed", l_policy_seed},
   {"admit", l_policy_admit},
   {"consume", l_policy_consume},

@@ -22,13 +22,50 @@ static int lreq_field_error(lua_State *L, int arg, const char *field, const char
   return luaL_argerror(L, arg, msg);
 }
 
+/* The top-level req fields read for every request, as Lua strings cached
+** per Lua state (registry, under the address of lreq_keys_key): reading them
+** with rawgeti + gettable hashes no C string per request. */
+static const char *const lreq_key_names[] = {
+  "method", "url", "headers", "body", "body_file", "body_parts", "sink", "cainfo",
+  "timeout", "connect_timeout", "stall_timeout", "max_body", NULL
+};
+enum { K_METHOD = 1, K_URL, K_HEADERS, K_BODY, K_BODY_FILE, K_BODY_PARTS, K_SINK, K_CAINFO,
+       K_TIMEOUT, K_CONNECT_TIMEOUT, K_STALL_TIMEOUT, K_MAX_BODY, K_COUNT = K_MAX_BODY };
+static const char lreq_keys_key = 0;
+
+/* Push the key list (made on first use); returns its stack index. */
+static int lreq_push_keys(lua_State *L) {
+  int i;
+  lua_pushlightuserdata(L, (void *)&lreq_keys_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, K_COUNT, 0);
+    for (i = 0; lreq_key_names[i]; i++) {
+      lua_pushstring(L, lreq_key_names[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushlightuserdata(L, (void *)&lreq_keys_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+  }
+  return lua_gettop(L);
+}
+
+/* Push t[key k] (as lua_getfield would, metamethods included). */
+static void lreq_get(lua_State *L, int t, int keys, int k) {
+  lua_rawgeti(L, keys, k);
+  lua_gettable(L, t);
+}
+
 /* Push t[name] and return it as a string (NULL when nil). The value stays
 ** on the stack, which keeps it alive while the request uses it. */
 static const char *lreq_opt_string(lua_State *L, int arg, int t, const char *name,
-                                   const char *label, size_t *len_out) {
+                                   const char *label, size_t *len_out, int keys, int k) {
   size_t len;
   const char *s;
-  lua_getfield(L, t, name);
+  if (keys) lreq_get(L, t, keys, k);
+  else lua_getfield(L, t, name);
   if (lua_isnil(L, -1)) return NULL;
   if (!label) label = name;
   if (lua_type(L, -1) != LUA_TSTRING) lreq_field_error(L, arg, label, "a string");
@@ -40,9 +77,10 @@ static const char *lreq_opt_string(lua_State *L, int arg, int t, const char *nam
 }
 
 /* t[name] as seconds (default when nil) -> a non-negative finite number. */
-static double lreq_opt_seconds(lua_State *L, int arg, int t, const char *name, double def) {
+static double lreq_opt_seconds(lua_State *L, int arg, int t, const char *name, double def,
+                               int keys, int k) {
   double v;
-  lua_getfield(L, t, name);
+  lreq_get(L, t, keys, k);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return def;
@@ -67,9 +105,9 @@ static double lreq_pop_count(lua_State *L, int arg, const char *name) {
 }
 
 /* Copy req.headers into r->headers, each name and value checked once. */
-static void lreq_read_headers(lua_State *L, int arg, int t, mc_request *r) {
+static void lreq_read_headers(lua_State *L, int arg, int t, mc_request *r, int keys) {
   int h;
-  lua_getfield(L, t, "headers");
+  lreq_get(L, t, keys, K_HEADERS);
   if (lua_isnil(L, -1)) return;
   if (!lua_istable(L, -1)) lreq_field_error(L, arg, "headers", "a table");
   h = lua_gettop(L);
@@ -141,24 +179,24 @@ static void lreq_read_parts(lua_State *L, int arg, int bp, mc_request *r) {
 }
 
 /* req.body / req.body_file into r->body; returns the body string's index. */
-static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
+static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r, int keys) {
   size_t len;
   int body_idx = 0;
-  const char *s = lreq_opt_string(L, arg, t, "body", NULL, &len);
+  const char *s = lreq_opt_string(L, arg, t, "body", NULL, &len, keys, K_BODY);
   if (s) {
     r->body.kind = MC_BODY_MEMORY;
     r->body.data = s;
     r->body.len = len;
     body_idx = lua_gettop(L);
   }
-  lua_getfield(L, t, "body_file");
+  lreq_get(L, t, keys, K_BODY_FILE);
   if (!lua_isnil(L, -1)) {
     int bf = lua_gettop(L);
     if (!lua_istable(L, bf)) lreq_field_error(L, arg, "body_file", "a table");
     if (r->body.kind != MC_BODY_NONE)
       lreq_field_error(L, arg, "body_file", "absent when req.body is given");
     r->body.kind = MC_BODY_FILE;
-    r->body.path = lreq_opt_string(L, arg, bf, "path", "body_file.path", NULL);
+    r->body.path = lreq_opt_string(L, arg, bf, "path", "body_file.path", NULL, 0, 0);
     if (!r->body.path) lreq_field_error(L, arg, "body_file.path", "a string");
     r->body.offset = 0;
     r->body.length = -1;
@@ -169,7 +207,7 @@ static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
     if (!lua_isnil(L, -1)) r->body.length = (int64_t)lreq_pop_count(L, arg, "body_file.length");
     else lua_pop(L, 1);
   }
-  lua_getfield(L, t, "body_parts");
+  lreq_get(L, t, keys, K_BODY_PARTS);
   if (!lua_isnil(L, -1)) {
     int bp = lua_gettop(L);
     if (!lua_istable(L, bp)) lreq_field_error(L, arg, "body_parts", "a list");
@@ -181,37 +219,39 @@ static int lreq_read_body(lua_State *L, int arg, int t, mc_request *r) {
 }
 
 int mc_lua_read_request(lua_State *L, int arg, mc_request *r, mc_http1_url *url) {
-  int t = arg, body_idx;
+  int t = arg, body_idx, keys;
   const char *s, *what;
   double v;
   mc_http1_url scratch;
   mc_http1_url *u = url ? url : &scratch;
   luaL_checktype(L, arg, LUA_TTABLE);
   luaL_checkstack(L, 32, "req");
+  keys = lreq_push_keys(L);
 
-  s = lreq_opt_string(L, arg, t, "method", NULL, NULL);
+  s = lreq_opt_string(L, arg, t, "method", NULL, NULL, keys, K_METHOD);
   r->method = s ? s : "GET";
   if (!mc_http1_is_token(r->method, strlen(r->method)))
     lreq_field_error(L, arg, "method", "an HTTP method name");
-  r->url = lreq_opt_string(L, arg, t, "url", NULL, NULL);
+  r->url = lreq_opt_string(L, arg, t, "url", NULL, NULL, keys, K_URL);
   if (!r->url) lreq_field_error(L, arg, "url", "a string");
   if (mc_http1_parse_url(r->url, u, &what) != 0) lreq_field_error(L, arg, "url", what);
 
-  lreq_read_headers(L, arg, t, r);
-  body_idx = lreq_read_body(L, arg, t, r);
+  lreq_read_headers(L, arg, t, r, keys);
+  body_idx = lreq_read_body(L, arg, t, r, keys);
 
-  r->sink_path = lreq_opt_string(L, arg, t, "sink", NULL, NULL);
-  r->cainfo = lreq_opt_string(L, arg, t, "cainfo", NULL, NULL);
+  r->sink_path = lreq_opt_string(L, arg, t, "sink", NULL, NULL, keys, K_SINK);
+  r->cainfo = lreq_opt_string(L, arg, t, "cainfo", NULL, NULL, keys, K_CAINFO);
 
-  v = lreq_opt_seconds(L, arg, t, "timeout", MC_DEFAULT_TIMEOUT);
+  v = lreq_opt_seconds(L, arg, t, "timeout", MC_DEFAULT_TIMEOUT, keys, K_TIMEOUT);
   r->timeout_ms = v > 0 ? (long)ceil(v * 1000.0) : 0;
-  v = lreq_opt_seconds(L, arg, t, "connect_timeout", MC_DEFAULT_CONNECT_TIMEOUT);
+  v = lreq_opt_seconds(L, arg, t, "connect_timeout", MC_DEFAULT_CONNECT_TIMEOUT, keys,
+                       K_CONNECT_TIMEOUT);
   r->connect_timeout_ms = v > 0 ? (long)ceil(v * 1000.0) : 0;
-  v = lreq_opt_seconds(L, arg, t, "stall_timeout", MC_DEFAULT_STALL_TIMEOUT);
+  v = lreq_opt_seconds(L, arg, t, "stall_timeout", MC_DEFAULT_STALL_TIMEOUT, keys, K_STALL_TIMEOUT);
   r->low_speed_time_s = v > 0 ? (long)ceil(v) : 0;
   r->low_speed_limit = 1;
 
-  lua_getfield(L, t, "max_body");
+  lreq_get(L, t, keys, K_MAX_BODY);
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TNUMBER) lreq_field_error(L, arg, "max_body", "a number");
     v = lua_tonumber(L, -1);
@@ -229,8 +269,10 @@ void mc_lua_push_headers(lua_State *L, const mc_headers *h) {
   size_t i;
   lua_createtable(L, 0, (int)h->count);
   for (i = 0; i < h->count; i++) {
-    lua_pushstring(L, h->items[i].value);
-    lua_setfield(L, -2, h->items[i].name);
+    /* with their lengths and a raw set: no API string cache, no metamethod */
+    lua_pushlstring(L, h->items[i].name, strlen(h->items[i].name));
+    lua_pushlstring(L, h->items[i].value, strlen(h->items[i].value));
+    lua_rawset(L, -3);
   }
 }
 

@@ -43,6 +43,11 @@ Engine.__name = "mediacdn.Engine"
 local INTENT_ONLY = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
   rate_limit = true, max_wait = true, headers = true }
 
+-- Descriptor fields descriptor() sets itself (from the intent, or a limit).
+local DESCRIPTOR = { method = true, url = true, headers = true, body = true, body_file = true,
+  body_parts = true, sink = true, on_progress = true, timeout = true, connect_timeout = true,
+  stall_timeout = true, cainfo = true, max_body = true }
+
 -- Event fields that only ever hold names the engine chose (never a secret): the
 -- other string fields of an event are redacted.
 local EVENT_NAMES = { type = true, operation = true, method = true, path = true, reason = true,
@@ -83,10 +88,19 @@ function M.new(cfg)
   for k, v in pairs(LIMIT_DEFAULTS) do if limits[k] == nil then limits[k] = v end end
   argcheck(limits.rate_limit == nil or limits.rate_limit == "wait" or limits.rate_limit == "fail",
     "new: limits.rate_limit must be \"wait\" or \"fail\"")
+  local core_policy = type(p) == "userdata" and p.observe_type ~= nil or nil
   return setmetatable({
     service = cfg.service, transport = t, policy = p, limits = limits, buckets = cfg.buckets,
     sign = cfg.sign, reauth = cfg.reauth, classify = cfg.classify, sink = cfg.emit,
     secrets = cfg.secrets or no_secrets,
+    -- the core policy itself (not a wrapper such as mediacdn.shared.policy,
+    -- which books sends its own way and needs observe's figures and the
+    -- status) counts a send in admit and observes without building tables
+    -- when no event sink wants the figures: fewer calls into C per attempt
+    core_policy = core_policy,
+    -- the admission options of a call that keeps the engine's limits (most
+    -- calls): one table for all of them (admit only reads it)
+    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait, consume = core_policy },
   }, Engine)
 end
 
@@ -161,8 +175,11 @@ end
 -- (pacing, or an empty bucket in "wait" mode), or fail fast.
 local function admit(self, intent, mode, max_wait)
   local t = self.transport
-  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(),
-    { rate_limit = mode, max_wait = max_wait })
+  local opts = self.admit_opts
+  if mode ~= opts.rate_limit or max_wait ~= opts.max_wait then
+    opts = { rate_limit = mode, max_wait = max_wait, consume = self.core_policy }
+  end
+  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(), opts)
   if action == "send" then return true end
   if action == "fail" then return nil, rate_error(self, intent, rtype, reset_at) end
   if action == "wait" then
@@ -179,19 +196,27 @@ end
 -- The request descriptor of one attempt (headers copied: the signer sets its own).
 local function descriptor(self, intent)
   local L = self.limits
-  local req = { headers = {} }
-  for k, v in pairs(intent) do
-    if not INTENT_ONLY[k] then req[k] = v end
-  end
-  for k, v in pairs(intent.headers or {}) do req.headers[k] = v end
+  local headers = {}
   -- a streamed upload/download may take as long as its size needs: only the stall
   -- limit applies to it, unless the caller set transfer_timeout
   local streamed = intent.body_file or intent.body_parts or intent.sink
-  req.timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout)
-  req.connect_timeout = intent.connect_timeout or L.connect_timeout
-  req.stall_timeout = intent.stall_timeout or L.stall_timeout
-  req.cainfo = intent.cainfo or L.cainfo
-  req.max_body = intent.max_body or L.max_body
+  -- the fields every descriptor has, in one constructor (the table is made at
+  -- its size once instead of growing field by field)
+  local req = { method = intent.method, url = intent.url, headers = headers, body = intent.body,
+    body_file = intent.body_file, body_parts = intent.body_parts, sink = intent.sink,
+    on_progress = intent.on_progress,
+    timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout),
+    connect_timeout = intent.connect_timeout or L.connect_timeout,
+    stall_timeout = intent.stall_timeout or L.stall_timeout,
+    cainfo = intent.cainfo or L.cainfo, max_body = intent.max_body or L.max_body }
+  -- any other field of the intent goes through untouched
+  for k, v in pairs(intent) do
+    if not INTENT_ONLY[k] and not DESCRIPTOR[k] then req[k] = v end
+  end
+  local ih = intent.headers
+  if ih then
+    for k, v in pairs(ih) do headers[k] = v end
+  end
   return req
 end
 
@@ -231,7 +256,8 @@ function Engine:perform(intent)
       self:emit{ type = "request", operation = intent.operation, method = intent.method,
         path = intent.path, attempt = attempt }
     end
-    if intent.bucket then policy:consume(intent.bucket) end
+    -- (the core policy counted the send in admit)
+    if intent.bucket and not self.core_policy then policy:consume(intent.bucket) end
     -- the clock is read around the transfer only when something uses it (an
     -- event, or a decision below): a plain 2xx needs neither read
     local sink = self.sink
@@ -242,12 +268,18 @@ function Engine:perform(intent)
     if res then
       -- status and bucket let a shared policy (mediacdn.shared.policy) correct the
       -- fleet's mirror on every response, 2xx included; the C policy ignores them
-      local rate = policy:observe(res.headers, res.status, intent.bucket)
+      local rate, rtype
+      if self.core_policy and not sink then
+        rtype = policy:observe_type(res.headers)
+      else
+        rate = policy:observe(res.headers, res.status, intent.bucket)
+        rtype = rate and rate.type
+      end
       -- learn which bucket an operation really counts against (Sirv names it in
       -- X-RateLimit-Type), so the next call paces against that budget
-      if rate and rate.type ~= "rest:global" and rate.type ~= intent.bucket and self.buckets
+      if rtype and rtype ~= "rest:global" and rtype ~= intent.bucket and self.buckets
           and intent.operation then
-        self.buckets[intent.operation] = rate.type
+        self.buckets[intent.operation] = rtype
       end
       if sink then
         self:emit{ type = "response", operation = intent.operation, status = res.status,

@@ -11,6 +11,8 @@ local ENDPOINTS = require "mediacdn.sirv.endpoints"
 local copts = require "mediacdn.client_options"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
+local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
+local byte, find, concat = string.byte, string.find, table.concat
 local D = core.defaults
 
 local M = {}
@@ -165,15 +167,45 @@ end
 local PATH_QUERY = { filename = true, dirname = true }
 local PATH_QUERY_OPS = { postFilesCopy = { from = true, to = true }, postFilesRename = { from = true, to = true } }
 
--- Whether query parameter q of endpoint ep is a path.
-local function is_path_query(ep, q)
+-- What a call needs to know of an endpoint beyond its data, worked out once
+-- per endpoint (the per-call path only looks these up): the query parameter
+-- names, which of them are paths, and whether it is a slow synchronous
+-- conversion.
+local FACTS = setmetatable({}, { __mode = "k" })
+
+local function facts(ep)
+  local f = FACTS[ep]
+  if f then return f end
   local ops = PATH_QUERY_OPS[ep.name]
-  return PATH_QUERY[q] or (ops ~= nil and ops[q] == true)
+  f = { names = {}, paths = {}, array_body = ep.body ~= nil and ep.body.type == "array",
+    conversion = ep.name == "postFilesVideo2Spin" or ep.name == "postFilesSpin2Video"
+      or ep.name:match("^postFilesSpin2") ~= nil }
+  for _, q in ipairs(ep.query) do
+    f.names[q.name] = true
+    f.paths[q.name] = PATH_QUERY[q.name] or (ops ~= nil and ops[q.name] == true) or nil
+  end
+  if #ep.query == 1 then -- one parameter: its built query strings are kept
+    f.single, f.built, f.nbuilt = ep.query[1].name, {}, 0
+  end
+  FACTS[ep] = f
+  return f
 end
 
--- Build the query string of an endpoint from params (raises on misuse).
-local function build_query(ep, params)
-  local parts = {}
+local MAX_BUILT = 256 -- query strings kept per endpoint (then forgotten, all at once)
+
+-- Build the query string of an endpoint from params (raises on misuse). An
+-- endpoint with a single parameter remembers the strings it built for
+-- string values (a pure function of the value, checked when first built).
+local function build_query(ep, f, params)
+  local single = f.single
+  local sv = single and params[single]
+  if type(sv) == "string" and #sv <= 1024 then
+    local q = f.built[sv]
+    if q then return q end
+  else
+    sv = nil
+  end
+  local query, n, parts = nil, 0, nil
   for _, q in ipairs(ep.query) do
     local v = params[q.name]
     if v == nil then
@@ -186,31 +218,40 @@ local function build_query(ep, params)
         error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
-      if is_path_query(ep, q.name) and (tv ~= "string" or v:sub(1, 1) ~= "/" or v:find("\0", 1, true)) then
+      if f.paths[q.name] and (tv ~= "string" or byte(v, 1) ~= 47 or find(v, "\0", 1, true)) then
         error(("sirv:call('%s'): parameter '%s' must be an absolute path starting with '/' and holding "
           .. "no NUL byte"):format(ep.name, q.name), 4)
       end
-      parts[#parts + 1] = q.name .. "=" .. url_escape(tostring(v))
+      local part = q.name .. "=" .. url_escape(tostring(v))
+      n = n + 1
+      if n == 1 then
+        query = part -- one parameter (most calls): no table
+      else
+        if n == 2 then parts = { query } end
+        parts[n] = part
+      end
     end
   end
-  return #parts > 0 and ("?" .. table.concat(parts, "&")) or ""
-end
-
-local function is_query_name(ep, k)
-  for _, q in ipairs(ep.query) do if q.name == k then return true end end
-  return false
+  if n == 0 then return "" end
+  query = "?" .. (n == 1 and query or concat(parts, "&"))
+  if sv then
+    if f.nbuilt >= MAX_BUILT then f.built, f.nbuilt = {}, 0 end
+    f.built[sv] = query
+    f.nbuilt = f.nbuilt + 1
+  end
+  return query
 end
 
 -- The request body of an endpoint from params (raises on misuse).
-local function build_body(ep, params, spec)
+local function build_body(ep, f, params, spec)
   if ep.body_kind == "json" then
     local doc
-    if ep.body and ep.body.type == "array" then
+    if f.array_body then
       doc = params
     else
       doc = {}
       for k, v in pairs(params) do
-        if not is_query_name(ep, k) and not RAW_KEYS[k] then doc[k] = v end
+        if not f.names[k] and not RAW_KEYS[k] then doc[k] = v end
       end
     end
     local checked, err = schema.check(doc, ep.body, "body")
@@ -251,10 +292,10 @@ local function build_body(ep, params, spec)
 end
 
 -- Check that every param is known to the endpoint (raises on misuse).
-local function check_names(ep, params)
-  if ep.body and ep.body.type == "array" then return end
+local function check_names(ep, f, params)
+  if f.array_body then return end
   for k in pairs(params) do
-    local known = is_query_name(ep, k)
+    local known = f.names[k]
       or (RAW_KEYS[k] and (ep.body_kind == "binary" or (ep.response_kind == "binary" and k == "sink")))
       or (k == "on_progress" and (ep.body_kind == "binary" or ep.response_kind == "binary"))
       or (ep.body_kind == "json" and ep.body and (ep.body.additionalProperties ~= false
@@ -298,15 +339,16 @@ function Sirv:call(name, params)
   if not ep then error(("sirv:call: unknown operation '%s'"):format(tostring(name)), 2) end
   if params == nil then params = {} end
   if type(params) ~= "table" then error(("sirv:call('%s'): params must be a table"):format(name), 2) end
-  check_names(ep, params)
+  local f = FACTS[ep] or facts(ep)
+  check_names(ep, f, params)
   local spec = {
     operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
     bucket = self.buckets[name] or ep.bucket or "rest:global", idempotent = ep.idempotent,
     auth = name ~= "postToken",
     rate_limit = self.rate_limit, -- a view of the client may fail fast (see sirv.meta_bulk)
   }
-  spec.url = self.base_url .. ep.path .. build_query(ep, params)
-  build_body(ep, params, spec)
+  spec.url = self.base_url .. ep.path .. build_query(ep, f, params)
+  if ep.body_kind ~= "none" then build_body(ep, f, params, spec) end
   if ep.response_kind == "binary" and params.sink ~= nil then
     if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
     spec.sink = params.sink
@@ -318,7 +360,7 @@ function Sirv:call(name, params)
     spec.on_progress = params.on_progress
   end
   if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
-  if name == "postFilesVideo2Spin" or name == "postFilesSpin2Video" or name:match("^postFilesSpin2") then
+  if f.conversion then
     -- synchronous conversions take minutes before the first response byte
     spec.timeout = math.max(self.timeout, CONVERSION_TIMEOUT)
     spec.stall_timeout = spec.timeout

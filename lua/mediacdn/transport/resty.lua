@@ -74,6 +74,8 @@ local CHUNK = 65536                    -- body I/O granularity
 local NO_LIMIT_MS = 86400 * 1000       -- "no timeout": a day
 local KEEPALIVE = 60                   -- default seconds a pooled connection idles
 local POOL_SIZE = 32                   -- default connections per host and worker
+local MAX_SPARE_PARSERS = 16           -- response parsers a transport keeps for reuse
+local DEFAULT_MAX_BODY = core.defaults.max_body
 
 -- libcurl error numbers of the I/O failures reported here (the framing
 -- errors come from core.http1 with theirs)
@@ -193,6 +195,24 @@ function T:_handshake(st, plan, pool)
   return true
 end
 
+-- The connect options of plan's origin (one cosocket pool per
+-- scheme/host/port), made once per origin and transport.
+function T:_pool(plan)
+  local by_scheme = plan.https and self.pools_https or self.pools_http
+  local key = plan.authority
+  local popts = by_scheme[key]
+  if popts then return popts end
+  if self.npools >= 64 then -- many origins: start again rather than grow
+    self.pools_http, self.pools_https, self.npools = {}, {}, 0
+    by_scheme = plan.https and self.pools_https or self.pools_http
+  end
+  popts = { pool = "mediacdn:" .. (plan.https and "https" or "http") .. ":" .. plan.host
+    .. ":" .. plan.port, pool_size = self.pool_size }
+  by_scheme[key] = popts
+  self.npools = self.npools + 1
+  return popts
+end
+
 -- Connect (or take a pooled connection) and do the TLS handshake on new
 -- connections. Returns true | nil, terr.
 function T:_connect(st, plan)
@@ -205,10 +225,9 @@ function T:_connect(st, plan)
   local sock = ngx.socket.tcp()
   st.sock = sock
   sock:settimeouts(ms, ms, ms)
-  local pool = "mediacdn:" .. (plan.https and "https" or "http") .. ":" .. plan.host
-    .. ":" .. plan.port
-  local ok, err = sock:connect(plan.connect_host, plan.port,
-    { pool = pool, pool_size = self.pool_size })
+  local popts = self:_pool(plan)
+  local pool = popts.pool
+  local ok, err = sock:connect(plan.connect_host, plan.port, popts)
   if not ok then
     err = tostring(err)
     if err == "timeout" then
@@ -318,40 +337,41 @@ Returns true | nil, terr, stale.
 local function read_response(st, req, p)
   local sock, sink = st.sock, nil
   local received = 0
-  local function fail(e, stale)
-    if sink then sink:close() end
-    return nil, e, stale
-  end
+  local want_sink = req.sink ~= nil
+  local ok, e, stale, want
   while true do
-    local ok, terr_ = arm(st)
-    if not ok then return fail(terr_) end
-    local want = p:want()
+    ok, e = arm(st)
+    if not ok then break end
     local data, err = sock:receiveany(want and math_min(want, CHUNK) or CHUNK)
     local state, piece
     if data then
       st.got = st.got + #data
-      state, piece = p:feed(data)
-      if not state then return fail(framing_error(st, piece)) end
+      state, piece, want = p:feed(data)
+      if not state then e = framing_error(st, piece) break end
     elseif err == "closed" then
       local fine, perr = p:eof()
       if not fine then
-        return fail(framing_error(st, perr), st.reused and st.got == 0)
+        e, stale = framing_error(st, perr), st.reused and st.got == 0
+        break
       end
       state = "done"
     else
-      return fail(io_error(st, "receive", err), st.reused and st.got == 0 and stale_failure(err))
+      e, stale = io_error(st, "receive", err), st.reused and st.got == 0 and stale_failure(err)
+      break
     end
-    if not sink and state ~= "head" then
+    -- (a response without a sink never goes to one: no need to ask)
+    if want_sink and not sink and state ~= "head" then
       local _, _, to_sink = p:head()
       if to_sink then
-        sink, terr_ = open_sink(req.sink)
-        if not sink then return fail(terr_) end
+        sink, e = open_sink(req.sink)
+        if not sink then break end
       end
     end
     if piece and sink then
       local wok, werr = sink:write(piece)
       if not wok then
-        return fail(terr("local", "cannot write sink file: " .. tostring(werr), C.WRITE_ERROR))
+        e = terr("local", "cannot write sink file: " .. tostring(werr), C.WRITE_ERROR)
+        break
       end
       if req.on_progress then
         received = received + #piece
@@ -368,6 +388,8 @@ local function read_response(st, req, p)
       return true
     end
   end
+  if sink then sink:close() end
+  return nil, e, stale
 end
 
 --[[
@@ -382,24 +404,53 @@ function T:_attempt(st, req, plan, file)
   ok, terr_, stale = send_request(st, req, plan, file)
   if not ok then sock:close() return nil, terr_, stale end
 
-  local p = http1.response(plan.method, req.sink ~= nil, plan.max_body)
+  local p = self:_parser(plan.method, req.sink ~= nil, plan.max_body)
   ok, terr_, stale = read_response(st, req, p)
   if not ok then
     sock:close()
     p:close()
     return nil, terr_, stale
   end
+  local status, headers, body, bytes, keep_alive, sunk = p:result()
+  self:_release(p)
   -- keep the connection only after a clean HTTP/1.1 exchange
-  if p:keep_alive() and not plan.close then
+  if keep_alive and not plan.close then
     if not sock:setkeepalive(self.keepalive_ms) then sock:close() end
   else
     sock:close()
   end
-  local status, headers, sunk = p:head()
-  local res = { status = status, headers = headers, bytes = p:bytes() }
-  if not sunk then res.body = p:body() end
-  p:close()
+  local res = { status = status, headers = headers, bytes = bytes }
+  if not sunk then res.body = body end
   return res
+end
+
+-- A response parser for method, has_sink, max_body: a spare one of this
+-- transport's (p:result() left it as a new GET parser: most requests use it
+-- as it is), or a new one.
+function T:_parser(method, has_sink, max_body)
+  local n = self.nparsers
+  if n > 0 then
+    local spare = self.parsers
+    local p = spare[n]
+    spare[n] = nil
+    self.nparsers = n - 1
+    if method == "GET" and not has_sink and max_body == DEFAULT_MAX_BODY then return p end
+    return p:reset(method, has_sink, max_body)
+  end
+  return http1.response(method, has_sink, max_body)
+end
+
+-- Give back a parser whose response p:result() took (and freed): a few are
+-- kept for the next requests.
+function T:_release(p)
+  local n = self.nparsers
+  if n >= MAX_SPARE_PARSERS then
+    p:close()
+    return
+  end
+  n = n + 1
+  self.parsers[n] = p
+  self.nparsers = n
 end
 
 -- req.body_file opened for reading (when req has one): file, size | nil, nil, terr.
@@ -524,6 +575,8 @@ function M.new(opts)
     keepalive_ms = to_ms(opts.keepalive_timeout or KEEPALIVE),
     pool_size = opts.pool_size or POOL_SIZE,
     sessions = {},              -- TLS sessions per pool, for resumption
+    pools_http = {}, pools_https = {}, npools = 0, -- connect options per origin
+    parsers = {}, nparsers = 0, -- spare response parsers
   }, T)
 end
 
