@@ -1,7 +1,8 @@
 // bench/tus_js_client.mjs — the tus-js-client baseline of the tus row
 // (bench/tus.lua): uploads FILE to ENDPOINT with CHUNK-byte chunks read from a
 // file stream (no retries, no resume store) and prints
-// "seconds=... mib_per_s=... maxrss_kb=... version=..." on one line.
+// "seconds=... mib_per_s=... maxrss_kb=... cpu_s=... version=..." on one line
+// (cpu_s: user + system CPU time of the whole process).
 // tus-js-client is loaded from MODDIR/node_modules: the @tus/server install
 // that scripts/install-deps.sh makes (spec/fixtures/tus/v1 or v2, picked by
 // scripts/tus-server-dir.sh; both locks pin tus-js-client 4.3.1, Node >= 18).
@@ -29,5 +30,7 @@ await new Promise((resolve, reject) => {
 });
 const s = Number(process.hrtime.bigint() - t0) / 1e9;
 // resourceUsage().maxRSS is in KiB
+const cpu = process.cpuUsage();
 console.log(`seconds=${s.toFixed(4)} mib_per_s=${(size / 1048576 / s).toFixed(1)} ` +
-  `maxrss_kb=${process.resourceUsage().maxRSS} version=${version}`);
+  `maxrss_kb=${process.resourceUsage().maxRSS} cpu_s=${((cpu.user + cpu.system) / 1e6).toFixed(3)} ` +
+  `version=${version}`);

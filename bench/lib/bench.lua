@@ -33,10 +33,15 @@ function M.rss_of(pid)
   return tonumber(s:match("VmHWM:%s+(%d+)"))
 end
 
-local monotonic
-do
-  local ok, core = pcall(require, "mediacdn.core")
-  monotonic = ok and core.monotonic or util.now
+-- the monotonic clock (mediacdn.core's, loaded on first use: a process that
+-- measures a baseline's peak RSS need not load the core)
+local clock
+local function monotonic()
+  if not clock then
+    local ok, core = pcall(require, "mediacdn.core")
+    clock = ok and core.monotonic or util.now
+  end
+  return clock()
 end
 M.now = monotonic
 
