@@ -69,7 +69,7 @@ for r in $rows; do
         echo "bench: installing Node, @tus/server and tus-js-client (scripts/install-deps.sh) ..." >&2
         bash scripts/install-deps.sh || { echo "bench: install-deps failed; skipping the tus row" >&2; continue; }
       fi
-      if [ "$quick" = 1 ]; then run_row tus.lua lua5.4 32 16 3; else run_row tus.lua lua5.4 256 64 6; fi ;;
+      if [ "$quick" = 1 ]; then run_row tus.lua lua5.4 32 16 3; else run_row tus.lua lua5.4 256 64 9; fi ;;
     openresty)
       n=5000; [ "$quick" = 1 ] && n=500
       run_row openresty.lua lua5.4 "$n" ;;

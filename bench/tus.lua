@@ -3,7 +3,7 @@
 --      1 MiB chunks: mediacdn.tus against tus-js-client (bench/tus_js_client.mjs,
 --      same chunk size, from a file stream) and against a plain C libcurl loop
 --      sending the same PATCHes (bench/c/tus_patch_loop.c, built by run.sh).
---      ROUNDS rounds (default 6) after a warm-up upload (Node's JIT), each
+--      ROUNDS rounds (default 9) after a warm-up upload (Node's JIT), each
 --      round all three back to back in a rotating order; each row reports the
 --      round with the median ratio, and the peak RSS of both sides (each
 --      upload runs in a fresh process).
@@ -40,7 +40,7 @@ local sandbox = require "helpers.sandbox"
 
 local SIZE = math.floor(tonumber(arg[1] or "256") * MiB)
 local PAR = math.floor(tonumber(arg[2] or "64") * MiB)
-local ROUNDS = tonumber(arg[3] or "6")
+local ROUNDS = tonumber(arg[3] or "9")
 local VM = rawget(_G, "jit") and "LuaJIT" or "Lua 5.4"
 local q = util.shell_quote
 
