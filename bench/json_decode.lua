@@ -1,13 +1,15 @@
 -- Row: JSON decoding of a 1,000-hit search page (Sirv's postFilesSearch shape)
 -- with mediacdn.json_decode (arrays marked, null as mediacdn.null) against
--- lua-cjson's decode of the same text. Best of 5 rounds of K decodes each.
+-- lua-cjson's decode of the same text. Best of 5 rounds of K decodes each;
+-- the peak RSS of each side from a fresh process that loads and runs only it.
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;bench/lib/?.lua;;' LUA_CPATH='build/lua54/?.so;;' \
 --     lua5.4 bench/json_decode.lua [K]
 local bench = require "bench"
-local mediacdn = require "mediacdn"
-local cjson = require "cjson"
 
-local K = tonumber(arg and arg[1]) or 50
+-- child mode (--rss mediacdn|cjson K): only that decoder loaded and run, for
+-- its own peak RSS
+local child = arg and arg[1] == "--rss" and arg[2]
+local K = tonumber(arg and (child and arg[3] or arg[1])) or 50
 local VM = rawget(_G, "jit") and "LuaJIT" or "Lua 5.4"
 
 -- a page like Sirv's: hits with _index/_id/_score/_source (file fields, meta, tags)
@@ -35,10 +37,23 @@ local function best(fn)
   return b / K
 end
 
+if child then
+  local decode = child == "cjson" and require("cjson").decode or require("mediacdn").json_decode
+  for _ = 1, K do assert(#decode(text).hits == 1000) end
+  print(("maxrss_kb=%d"):format(bench.rss_kb()))
+  os.exit(0)
+end
+
+local mediacdn = require "mediacdn"
+local cjson = require "cjson"
 assert(#mediacdn.json_decode(text).hits == 1000)
 assert(#cjson.decode(text).hits == 1000)
 local ours = best(mediacdn.json_decode)
 local base = best(cjson.decode)
+-- peak RSS: each decoder alone in a fresh process under this VM
+local function rss_of(which)
+  return bench.run{ arg[-1], bench.root .. "/bench/json_decode.lua", "--rss", which, K }.maxrss_kb
+end
 bench.row{ name = ("JSON decode, 1,000-hit search page, %d KB (%s)"):format(math.floor(#text / 1024), VM),
   ours = ours * 1000, base = base * 1000, base_name = "lua-cjson decode", unit = "ms/page",
-  higher = false, rss_kb = bench.rss_kb() }
+  higher = false, rss_kb = rss_of("mediacdn"), base_rss_kb = rss_of("cjson") }

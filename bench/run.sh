@@ -11,15 +11,21 @@
 #   json         decoding a 1,000-hit search page vs lua-cjson (Lua 5.4, LuaJIT)
 #   upload       standard upload vs curl -T (Lua 5.4)
 #   concurrency  mediacdn.loop at 16/64/256 in flight vs C curl_multi (Lua 5.4, LuaJIT)
+#   tus          256 MiB to the real @tus/server, 1 MiB chunks: mediacdn.tus vs
+#                tus-js-client and vs a C libcurl PATCH loop; 64 MiB to the
+#                sandbox at 50 ms per request, parallel = 4 vs sequential (Lua 5.4)
 #   openresty    in nginx: per-call vs a bare cosocket exchange, 50 concurrent
 #                handler calls with 200 ms upstream latency vs bare cosockets
-# Other issues add rows here (tus vs tus-js-client and a C PATCH loop).
+# The C baselines (bench/c/*.c) are built here into build/bench/. The tus row
+# needs Node with @tus/server and tus-js-client (both pinned in the lock of
+# spec/fixtures/tus/v1 or v2): when they are missing, scripts/install-deps.sh
+# installs them first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 quick=${BENCH_QUICK:-0}
-rows=${BENCH_ROWS:-"percall json upload concurrency openresty"}
+rows=${BENCH_ROWS:-"percall json upload concurrency tus openresty"}
 
 bash scripts/build.sh >/dev/null || { echo "bench: build failed"; exit 1; }
 mkdir -p build/bench
@@ -56,6 +62,14 @@ for r in $rows; do
       run_row upload.lua lua5.4 "$mb" ;;
     concurrency)
       run_row concurrency.lua lua5.4 20; run_row concurrency.lua luajit 20 ;;
+    tus)
+      tusdir=$(bash scripts/tus-server-dir.sh 2>/dev/null || true)
+      if [ -z "$tusdir" ] || [ ! -f "$tusdir/node_modules/@tus/server/package.json" ] \
+         || [ ! -f "$tusdir/node_modules/tus-js-client/package.json" ]; then
+        echo "bench: installing Node, @tus/server and tus-js-client (scripts/install-deps.sh) ..." >&2
+        bash scripts/install-deps.sh || { echo "bench: install-deps failed; skipping the tus row" >&2; continue; }
+      fi
+      if [ "$quick" = 1 ]; then run_row tus.lua lua5.4 32 16 3; else run_row tus.lua lua5.4 256 64 9; fi ;;
     openresty)
       n=5000; [ "$quick" = 1 ] && n=500
       run_row openresty.lua lua5.4 "$n" ;;

@@ -1,29 +1,36 @@
--- bench/tus.lua — tus throughput, in one run, as ratios against baselines
--- measured in the same run (a command that prints figures; not a test):
---   1. SIZE MiB (default 1024) to the real @tus/server with 1 MiB chunks:
---      mediacdn.tus vs tus-js-client (same chunk size) vs a plain C libcurl loop
---      sending the same PATCHes (bench/tus_curl_loop.c, compiled here);
---      plus mediacdn's peak RSS. Goals: >= 1.0x tus-js-client, >= 0.95x the C
---      loop, peak RSS <= 24 MiB.
---   2. the sandbox with 50 ms latency per request, PAR_MIB (default 64) MiB:
---      parallel = 4 (concatenation) vs sequential. Goal >= 3x.
--- Run: LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua54/?.so;;' \
---        lua5.4 bench/tus.lua [SIZE_MIB [PAR_MIB]]
-local core = require "mediacdn.core"
+-- Rows: tus uploads (bench/run.sh row `tus`).
+--   1. SIZE MiB (default 256) of random bytes to the real @tus/server with
+--      1 MiB chunks: mediacdn.tus against tus-js-client (bench/tus_js_client.mjs,
+--      same chunk size, from a file stream) and against a plain C libcurl loop
+--      sending the same PATCHes (bench/c/tus_patch_loop.c, built by run.sh).
+--      ROUNDS rounds (default 9) after a warm-up upload (Node's JIT), each
+--      round all three back to back in a rotating order; each row reports the
+--      round with the median ratio, and the peak RSS of both sides (each
+--      upload runs in a fresh process).
+--   2. PAR MiB (default 64) to the sandbox with 50 ms latency per request:
+--      parallel = 4 (concatenation) against sequential, median of 3 rounds.
+-- The file and the server's storage live in /dev/shm when it exists (the
+-- disk's writeback would add noise). Every upload is checked to have landed
+-- whole (the server's stored size).
+--   LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;bench/lib/?.lua;;' LUA_CPATH='build/lua54/?.so;;' \
+--     lua5.4 bench/tus.lua [SIZE_MIB [PAR_MIB [ROUNDS]]]
+-- (run.sh builds build/bench/tus_patch_loop; tus-js-client and @tus/server
+-- come from scripts/install-deps.sh.)
+local bench = require "bench"
 
 local MiB = 1024 * 1024
+local CHUNK = MiB
 
--- child mode: one mediacdn upload in a fresh process (clean peak RSS)
+-- child mode: one mediacdn.tus upload in a fresh process (its own peak RSS)
 if arg[1] == "--child" then
   local tus = require "mediacdn.tus"
-  local t0 = core.monotonic()
+  local t0 = bench.now()
   local res, err = tus.upload(arg[2], arg[3], { chunk_size = tonumber(arg[4]), journal = false,
-    checksum = false, parallel = tonumber(arg[5] or "1"), metadata = { filename = "/bench/tus.bin" } })
+    checksum = false, parallel = tonumber(arg[5]), metadata = { filename = "/bench/tus.bin" } })
   if not res then io.stderr:write(tostring(err), "\n"); os.exit(1) end
-  local f = assert(io.open("/proc/self/status"))
-  local hwm = f:read("*a"):match("VmHWM:%s+(%d+)")
-  f:close()
-  print(("seconds %.3f rss_kb %s"):format(core.monotonic() - t0, hwm))
+  -- os.clock: the process's CPU time (user + system)
+  print(("seconds=%.4f maxrss_kb=%d cpu_s=%.3f size=%d url=%s"):format(bench.now() - t0, bench.rss_kb(),
+    os.clock(), res.size, res.url))
   os.exit(0)
 end
 
@@ -31,83 +38,119 @@ local util = require "helpers.util"
 local tus_server = require "helpers.tus_server"
 local sandbox = require "helpers.sandbox"
 
-local SIZE = tonumber(arg[1] or "1024") * MiB
-local PAR = tonumber(arg[2] or "64") * MiB
-local CHUNK = MiB
+local SIZE = math.floor(tonumber(arg[1] or "256") * MiB)
+local PAR = math.floor(tonumber(arg[2] or "64") * MiB)
+local ROUNDS = tonumber(arg[3] or "9")
+local VM = rawget(_G, "jit") and "LuaJIT" or "Lua 5.4"
 local q = util.shell_quote
-local vm = arg[-1] or "lua5.4"
 
-local function make_file(bytes)
-  local p = util.tmpname(".bin")
-  assert(util.sh_ok(("head -c %d /dev/urandom > %s"):format(bytes, q(p))))
+local function make_file(bytes, dir)
+  local p = dir and (dir .. "/upload.bin") or util.tmpname(".bin")
+  assert(util.sh_ok(("head -c %d /dev/urandom > %s"):format(bytes, q(p))), "bench: cannot write " .. p)
   return p
 end
 
-local function run(cmd)
-  local out, rc = util.capture(cmd)
-  local s, rss = out:match("seconds ([%d.]+)"), out:match("rss_kb (%d+)")
-  assert(rc == 0 and s, "failed: " .. cmd .. "\n" .. out)
-  return tonumber(s), tonumber(rss)
+-- one mediacdn.tus upload in a child process under this same VM
+local function ours(endpoint, file, parallel, size)
+  local r = bench.run{ arg[-1], bench.root .. "/bench/tus.lua", "--child", endpoint, file, CHUNK, parallel }
+  assert(r.size == size, "bench: mediacdn.tus reported " .. tostring(r.size) .. " bytes")
+  return r
 end
 
-local function child(endpoint, file, chunk, parallel)
-  return run(("env LUA_PATH=%s LUA_CPATH=%s %s bench/tus.lua --child %s %s %d %d"):format(
-    q(package.path), q(package.cpath), q(vm), q(endpoint), q(file), chunk, parallel or 1))
+---------------------------------------------------------------------------
+-- 1. @tus/server: mediacdn.tus vs tus-js-client vs the C PATCH loop
+
+-- a scratch directory in memory (/dev/shm) when there is one, so that the
+-- disk's writeback does not decide which side looks faster
+local function scratch_dir()
+  local out, rc = util.capture("mktemp -d /dev/shm/mediacdn-bench-tus.XXXXXX")
+  if rc == 0 then return (out:gsub("%s+$", "")) end
+  return util.tmpdir("mediacdn-bench-tus")
 end
 
-print(("== 1. %d MiB to @tus/server, %d KiB chunks (%s)")
-  :format(math.floor(SIZE / MiB), math.floor(CHUNK / 1024), _VERSION))
-local file = make_file(SIZE)
-local loop_bin = util.tmpname("")
-assert(util.sh_ok(("cc -O2 -o %s bench/tus_curl_loop.c -lcurl"):format(q(loop_bin))))
-local server = tus_server.start()
-local moddir = util.capture("bash scripts/tus-server-dir.sh"):gsub("%s+$", "")
-util.write_file(moddir .. "/.tus_js_client.mjs", assert(util.read_file("bench/tus_js_client.mjs")))
-local function clean() util.sh_ok("rm -f " .. q(server.dir) .. "/*") end
+local function against_tus_server()
+  local moddir = bench.root .. "/" .. util.capture("bash " .. q(bench.root .. "/scripts/tus-server-dir.sh"))
+    :gsub("%s+$", "")
+  local scratch = scratch_dir()
+  local server
+  local ok, err = pcall(function()
+    assert(util.sh_ok("mkdir " .. q(scratch .. "/store")))
+    local file = make_file(SIZE, scratch)
+    server = tus_server.start{ dir = scratch .. "/store" }
+    -- the server kept the whole upload (FileStore: DIR/<id> holds the bytes); then empty it
+    local function landed(who)
+      local n = util.capture(("find %s -maxdepth 1 -type f -size %dc | wc -l"):format(q(server.dir), SIZE))
+      assert(tonumber(n) == 1, "bench: " .. who .. "'s upload did not land whole")
+      util.sh_ok("rm -f " .. q(server.dir) .. "/*")
+    end
+    local sides = {
+      ours = function() return ours(server.endpoint, file, 1, SIZE) end,
+      js = function() return bench.run{ "node", bench.root .. "/bench/tus_js_client.mjs", moddir,
+        server.endpoint, file, CHUNK } end,
+      c = function() return bench.run_c("tus_patch_loop", { server.endpoint, file, CHUNK }) end,
+    }
+    sides.c(); landed("the warm-up")
+    local order, js_rounds, c_rounds, rss, version = { "ours", "js", "c" }, {}, {}, {}, nil
+    for i = 1, ROUNDS do
+      local t, cpu = {}, {}
+      for k = 0, 2 do
+        local side = order[(i + k - 1) % 3 + 1]
+        local r = sides[side]()
+        landed(side)
+        t[side], cpu[side] = SIZE / MiB / r.seconds, r.cpu_s
+        rss[side] = math.max(rss[side] or 0, r.maxrss_kb)
+        version = version or r.version
+      end
+      print(("round %d: mediacdn.tus %.0f, tus-js-client %.0f, C loop %.0f MiB/s; client CPU %.2f / %.2f / %.2f s")
+        :format(i, t.ours, t.js, t.c, cpu.ours, cpu.js, cpu.c))
+      js_rounds[i] = { ours = t.ours, base = t.js }
+      c_rounds[i] = { ours = t.ours, base = t.c }
+    end
+    local node = util.capture("node --version"):match("v(%d+)") or "?"
+    local name = ("tus: %d MiB to @tus/server %s, 1 MiB chunks (%s)"):format(math.floor(SIZE / MiB), server.version, VM)
+    local m = bench.median_round(js_rounds)
+    bench.row{ name = name, ours = m.ours, base = m.base, unit = "MiB/s",
+      base_name = ("tus-js-client %s (Node %s)"):format(version or "?", node),
+      rss_kb = rss.ours, base_rss_kb = rss.js, target = 1.0 }
+    m = bench.median_round(c_rounds)
+    bench.row{ name = name, ours = m.ours, base = m.base, unit = "MiB/s",
+      base_name = "C libcurl PATCH loop", rss_kb = rss.ours, base_rss_kb = rss.c, target = 0.95 }
+  end)
+  if server then server:stop() end
+  util.sh_ok("rm -rf " .. q(scratch))
+  if not ok then error(err, 0) end
+end
 
--- best of ROUNDS alternating runs, after a warm-up of the server (Node's JIT)
-local ROUNDS = 2
-local ok, err = pcall(function()
-  run(("%s %s %s %d"):format(q(loop_bin), q(server.endpoint), q(file), CHUNK))
-  clean()
-  local ours, rss, js, js_rss, c = math.huge, 0, math.huge, 0, math.huge
-  for _ = 1, ROUNDS do
-    local s1, r1 = child(server.endpoint, file, CHUNK)
-    clean()
-    local s2, r2 = run(("cd %s && node .tus_js_client.mjs %s %s %d")
-      :format(q(moddir), q(server.endpoint), q(file), CHUNK))
-    clean()
-    local s3 = run(("%s %s %s %d"):format(q(loop_bin), q(server.endpoint), q(file), CHUNK))
-    clean()
-    ours, js, c = math.min(ours, s1), math.min(js, s2), math.min(c, s3)
-    rss, js_rss = math.max(rss, r1), math.max(js_rss, r2)
-  end
-  local mb = SIZE / MiB
-  print(("best of %d alternating runs each, after a warm-up upload"):format(ROUNDS))
-  print(("mediacdn.tus    %7.2f s  %6.0f MiB/s  peak RSS %5.1f MiB"):format(ours, mb / ours, rss / 1024))
-  print(("tus-js-client   %7.2f s  %6.0f MiB/s  peak RSS %5.1f MiB"):format(js, mb / js, js_rss / 1024))
-  print(("C libcurl loop  %7.2f s  %6.0f MiB/s"):format(c, mb / c))
-  print(("ratio vs tus-js-client: %.2fx (goal >= 1.0)   vs C loop: %.2fx (goal >= 0.95)   RSS goal <= 24 MiB: %s")
-    :format(js / ours, c / ours, rss / 1024 <= 24 and "met" or "missed"))
-end)
-server:stop()
-os.remove(file); os.remove(loop_bin)
-if not ok then error(err, 0) end
+---------------------------------------------------------------------------
+-- 2. the sandbox at 50 ms per request: parallel = 4 vs sequential
 
-print(("== 2. %d MiB to the sandbox, 50 ms latency per request, 1 MiB chunks"):format(math.floor(PAR / MiB)))
-local sb = sandbox.start{ latency_ms = 50 }
-ok, err = pcall(function()
-  local token = sb:token()
-  local function url()
-    return sb:request{ path = "/v2/files/tus/url", query = { location = "sandbox" }, token = token }.json.url
-  end
-  local pfile = make_file(PAR)
-  local seq = child(url(), pfile, CHUNK, 1)
-  local par = child(url(), pfile, CHUNK, 4)
-  os.remove(pfile)
-  print(("sequential      %7.2f s"):format(seq))
-  print(("parallel = 4    %7.2f s"):format(par))
-  print(("speed-up: %.2fx (goal >= 3)"):format(seq / par))
-end)
-sb:stop()
-if not ok then error(err, 0) end
+local function parallel_vs_sequential()
+  local sb = sandbox.start{ latency_ms = 50 }
+  local file = make_file(PAR)
+  local ok, err = pcall(function()
+    local token = sb:token()
+    local function url()
+      return sb:request{ path = "/v2/files/tus/url", query = { location = "sandbox" }, token = token }.json.url
+    end
+    local rounds, rss = {}, {}
+    for i = 1, 3 do
+      local seq = ours(url(), file, 1, PAR)
+      local par = ours(url(), file, 4, PAR)
+      print(("round %d: sequential %.2f s, parallel = 4 %.2f s"):format(i, seq.seconds, par.seconds))
+      rounds[i] = { ours = seq.seconds / par.seconds, base = 1, par = par.seconds, seq = seq.seconds }
+      rss.par = math.max(rss.par or 0, par.maxrss_kb)
+      rss.seq = math.max(rss.seq or 0, seq.maxrss_kb)
+    end
+    local m = bench.median_round(rounds)
+    bench.row{ name = ("tus: %d MiB to the sandbox, 50 ms per request, parallel = 4 (%s)")
+        :format(math.floor(PAR / MiB), VM),
+      ours = m.par, base = m.seq, base_name = "sequential (parallel = 1)", unit = "s", higher = false,
+      rss_kb = rss.par, base_rss_kb = rss.seq, target = 3 }
+  end)
+  sb:stop()
+  os.remove(file)
+  if not ok then error(err, 0) end
+end
+
+against_tus_server()
+parallel_vs_sequential()

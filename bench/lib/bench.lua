@@ -3,6 +3,8 @@
 --   local bench = require "bench"            -- LUA_PATH holds bench/lib and spec/
 --   local up = bench.upstream()               -- the bench upstream (nginx): up.url, up:stop()
 --   local r = bench.run_c("stat_loop", { url, 5000 })  -- a C baseline: {calls_per_s=, ...}
+--   bench.run{ "node", "x.mjs" }              -- any command printing key=value: a table
+--   bench.run_rss{ "curl", ... }              -- a command's {seconds=, maxrss_kb=}
 --   bench.rss_kb()                            -- this process's peak RSS (VmHWM), KiB
 --   bench.row{ name=, ours=, base=, base_name=, unit=, higher=true, rss_kb=, base_rss_kb= }
 --   bench.time(fn) -> seconds (monotonic)
@@ -31,10 +33,15 @@ function M.rss_of(pid)
   return tonumber(s:match("VmHWM:%s+(%d+)"))
 end
 
-local monotonic
-do
-  local ok, core = pcall(require, "mediacdn.core")
-  monotonic = ok and core.monotonic or util.now
+-- the monotonic clock (mediacdn.core's, loaded on first use: a process that
+-- measures a baseline's peak RSS need not load the core)
+local clock
+local function monotonic()
+  if not clock then
+    local ok, core = pcall(require, "mediacdn.core")
+    clock = ok and core.monotonic or util.now
+  end
+  return clock()
 end
 M.now = monotonic
 
@@ -52,16 +59,32 @@ function M.time(fn)
   return monotonic() - t0
 end
 
+-- run the command ARGV (a list, each word shell-quoted here); returns its
+-- key=value output as a table (numbers where the value is one); raises with
+-- the output when it fails
+function M.run(argv)
+  local parts = {}
+  for i, a in ipairs(argv) do parts[i] = shell_quote(tostring(a)) end
+  local out, rc = util.capture(table.concat(parts, " "))
+  if rc ~= 0 then error("bench: " .. argv[1] .. " failed: " .. out, 0) end
+  local r = {}
+  for k, v in out:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
+  return r
+end
+
 -- run a C baseline from build/bench/; returns its key=value output as a table
 function M.run_c(name, args)
-  local bin = M.root .. "/build/bench/" .. name
-  local parts = { shell_quote(bin) }
-  for _, a in ipairs(args) do parts[#parts + 1] = shell_quote(a) end
-  local out, rc = util.capture(table.concat(parts, " "))
-  if rc ~= 0 then error("bench: " .. name .. " failed: " .. out, 0) end
-  local r = {}
-  for k, v in out:gmatch("([%w_]+)=([%d.]+)") do r[k] = tonumber(v) end
-  return r
+  local argv = { M.root .. "/build/bench/" .. name }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return M.run(argv)
+end
+
+-- run the command ARGV under build/bench/run_rss: {seconds=, maxrss_kb=} of
+-- that process (the way to give a CLI baseline such as curl its peak RSS)
+function M.run_rss(argv)
+  local args = {}
+  for i, a in ipairs(argv) do args[i] = a end
+  return M.run_c("run_rss", args)
 end
 
 local function fmt(v)
