@@ -178,6 +178,24 @@ describe("hostile servers, both transports alike", function()
       end)
     end
 
+    -- below HTTP: a TLS handshake record dripping a byte per second for 40 s
+    it("a 2 s timeout ends a TLS handshake that drips a byte per second", function()
+      local drip, why = hostile.start_tls_drip()
+      if not drip then return pending(why) end
+      local ok, failure = pcall(function()
+        for name, o in pairs(everywhere{ url = drip.url, timeout = 2 }) do
+          assert.is_nil(o.res, name)
+          assert.are.equal("timeout", o.err.kind, name .. ": " .. tostring(o.err.message))
+          assert.is_true(o.took < 20, name .. " took " .. o.took)
+          if name == "resty" then -- the limit that fired, not the connect limit
+            assert.matches("timed out after 2s", o.err.message)
+          end
+        end
+      end)
+      drip:stop()
+      assert(ok, failure)
+    end)
+
     -- the stall limit means "under 1 byte/s for N s" on every path: a byte
     -- every 2 s is too slow although a byte never waits 3 s
     it("stall_timeout 3 ends a body dripping a byte every 2 s (60 s in all)", function()

@@ -15,6 +15,13 @@
 -- a server dripping a byte at a time, deep JSON and JSON holding NUL. The
 -- modes and their parameters are listed at the head of that file. Call stop()
 -- from a busted teardown; a finalizer stops the server as a last resort.
+--
+--   local d = hostile.start_tls_drip()      -- nil, reason without LuaSocket
+--   d.url                                   -- "https://127.0.0.1:P/": a TLS
+--   d:stop()                                -- handshake dripping 1 byte/s
+--
+-- start_tls_drip runs spec/fixtures/hostile/tls_drip.lua (LuaSocket) in a
+-- child process: below HTTP, where nginx cannot misbehave on purpose.
 local httpd = require "helpers.httpd"
 local util = require "helpers.util"
 
@@ -44,6 +51,47 @@ end
 
 function Hostile:error_log()
   return self.server:error_log()
+end
+
+local Drip = {}
+Drip.__index = Drip
+
+-- Stop the TLS drip server by pid (TERM, then KILL); safe to call twice.
+function Drip:stop()
+  if self.stopped then return end
+  self.stopped = true
+  util.terminate(self.pid, 2)
+end
+
+--- Start the TLS drip server: a Drip object (url, pid), or nil and the reason
+-- when no interpreter here has LuaSocket.
+function M.start_tls_drip()
+  local lua
+  for _, vm in ipairs{ "lua5.4", "luajit" } do
+    if util.sh_ok(vm .. " -e 'require(\"socket\")' >/dev/null 2>&1") then lua = vm break end
+  end
+  if not lua then return nil, "LuaSocket is not installed" end
+  local port = util.free_ports(1)[1]
+  local script = util.root .. "/spec/fixtures/hostile/tls_drip.lua"
+  local log = util.tmpname()
+  local p = assert(io.popen(("env -u LUA_PATH -u LUA_CPATH %s %s %d >%s 2>&1 & echo $!")
+    :format(lua, util.shell_quote(script), port, util.shell_quote(log))))
+  local pid = tonumber(p:read("*l"))
+  p:close()
+  local drip = setmetatable({ pid = pid, port = port, url = ("https://127.0.0.1:%d/"):format(port) }, Drip)
+  drip._guard = util.gc_guard(function() drip:stop() end)
+  for _ = 1, 250 do                         -- ready once it printed "listening"
+    if (util.read_file(log) or ""):find("listening", 1, true) then break end
+    if not util.alive(pid) then break end
+    util.sleep(0.02)
+  end
+  local out = util.read_file(log) or ""
+  os.remove(log)
+  if not out:find("listening", 1, true) then
+    drip:stop()
+    error("hostile tls_drip server did not start: " .. out)
+  end
+  return drip
 end
 
 --- Start the server: a Hostile object (base = "http://127.0.0.1:PORT").

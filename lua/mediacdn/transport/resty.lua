@@ -237,6 +237,7 @@ function T:_handshake(st, plan, pool)
     sock:close()
     herr = tostring(herr)
     if herr == "timeout" then
+      if st.deadline and now() >= st.deadline - 0.001 then return nil, timed_out(st) end
       return nil, terr("timeout", format("TLS handshake with %s timed out "
         .. "after %gs", st.where, st.connect), C.OPERATION_TIMEDOUT)
     end
@@ -273,6 +274,7 @@ function T:_connect(st, plan)
   if not ok then
     err = tostring(err)
     if err == "timeout" then
+      if st.deadline and now() >= st.deadline - 0.001 then return nil, timed_out(st) end
       return nil, terr("timeout", format("connect to %s timed out after %gs",
         st.where, st.connect), C.OPERATION_TIMEDOUT)
     end
