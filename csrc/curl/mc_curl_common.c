@@ -590,7 +590,7 @@ mc_transport_kind mc_curl_code_kind(CURLcode rc) {
 ** Returns the message prefix for a reclassified failure, or NULL.
 */
 static const char *server_fault(mc_curl_xfer *x, CURLcode rc, const char *msg) {
-  curl_off_t sent = 0;
+  long sent = 0; /* CURLINFO_REQUEST_SIZE takes a long */
   int head_done = x->head.phase == MC_HTTP1_COMPLETE;
   if (rc == CURLE_RECV_ERROR)
     return head_done && strstr(msg, "chunk") ? "malformed chunked body" : NULL;
