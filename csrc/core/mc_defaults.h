@@ -19,7 +19,15 @@
 /* --- transfers (request descriptor fields, docs/internals.md) ---------- */
 #define MC_DEFAULT_TIMEOUT 30             /* total per request; 0 = none */
 #define MC_DEFAULT_CONNECT_TIMEOUT 10
-#define MC_DEFAULT_STALL_TIMEOUT 30       /* below 1 byte/s this long: abort */
+/* The stall limit N, one meaning for both transports: the request fails
+** (kind timeout) once it moved less than 1 byte per second for N seconds —
+** sent and received bytes together, counted from when the connection is
+** up. curl: CURLOPT_LOW_SPEED_LIMIT 1 with LOW_SPEED_TIME N (whole seconds,
+** rounded up; libcurl averages its rate over up to the last 5 s, so after a
+** burst a silence trips up to 5 s later). resty: fewer than N bytes in the
+** last N seconds (lua/mediacdn/transport/resty.lua, stall_deadline). A drip
+** of a byte every 2 s trips both; a silence after data trips both. */
+#define MC_DEFAULT_STALL_TIMEOUT 30       /* under 1 byte/s this long: abort */
 #define MC_DEFAULT_TRANSFER_TIMEOUT 0     /* total for streamed up/downloads: none */
 #define MC_DEFAULT_MAX_BODY ((size_t)256 * 1024 * 1024)  /* in-memory response body */
 
@@ -42,7 +50,15 @@
 /* --- limits of the parsers (not options) --------------------------------- */
 #define MC_JSON_MAX_DEPTH 1000                         /* nesting of a JSON document */
 #define MC_JSON_DEFAULT_MAX_BYTES ((size_t)64 * 1024 * 1024)
-#define MC_HTTP1_MAX_HEAD_BYTES ((size_t)256 * 1024)    /* response head + trailers */
+/* The response head limits, one rule for both transports (mc_http1_head_line:
+** libcurl's header callback and the resty transport's byte parser): at most
+** 200 header lines and 64 KiB of head (status line, header lines and their
+** CRLFs; trailers count again from 0), else kind protocol ("more than 200
+** response header lines" / "response head exceeds 65536 bytes"). The byte
+** limit stays below libcurl's own 100 KiB buffer for one header line, so a
+** longer line, which libcurl refuses before our callback sees it, is over
+** our limit too and reported alike (mc_curl_common.c, server_fault). */
+#define MC_HTTP1_MAX_HEAD_BYTES ((size_t)64 * 1024)     /* response head + trailers */
 #define MC_HTTP1_MAX_HEADER_LINES 200                   /* response head + trailers */
 #define MC_HTTP1_MAX_CHUNK_LINE 4096                    /* chunk-size line with extensions */
 #define MC_MAX_SECONDS 1e9                              /* largest timeout or sleep accepted */

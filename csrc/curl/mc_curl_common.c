@@ -38,15 +38,41 @@ static void cb_fail(mc_curl_xfer *x, mc_transport_kind kind, const char *msg,
     snprintf(x->cb_msg, sizeof x->cb_msg, "%s", msg);
 }
 
+/* Record a framing failure of mc_http1 with its kind and libcurl code. */
+static void cb_fail_http1(mc_curl_xfer *x, const mc_http1_error *e) {
+  if (x->cb_kind != MC_TERR_NONE) return;
+  cb_fail(x, e->kind, e->message, NULL);
+  x->cb_code = e->code;
+}
+
 /* ---- callbacks (never call Lua, never longjmp) ------------------------- */
+
+/* A final head arrived: refuse an invalid Content-Length where it frames
+** the body, as the byte parser does (mc_http1_parser.c; libcurl itself
+** takes the last of conflicting repeats and reads past an overflowing one
+** until close). No body: HEAD, 1xx, 204, 304; a transfer coding wins. */
+static int check_framing(mc_curl_xfer *x, mc_http1_error *e) {
+  long st = x->head.status;
+  const char *te = mc_headers_get(&x->res->headers, "transfer-encoding");
+  const char *method = x->req->method ? x->req->method : "GET";
+  if (strcmp(method, "HEAD") == 0 || st < 200 || st == 204 || st == 304) return 0;
+  if (te && !mc_http1_has_token(te, "identity")) return 0;
+  if (mc_http1_content_length(mc_headers_get(&x->res->headers, "content-length")) != -2)
+    return 0;
+  e->kind = MC_TERR_PROTOCOL;
+  e->code = MC_CODE_WEIRD_SERVER_REPLY;
+  snprintf(e->message, sizeof e->message, "invalid Content-Length");
+  return -1;
+}
 
 /* Response header lines (trailers too): the mc_http1 head line rule. */
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
   mc_curl_xfer *x = ud;
   size_t len = size * nitems;
   mc_http1_error e;
-  if (mc_http1_head_line(&x->head, buf, len, &e) < 0) {
-    cb_fail(x, e.kind, e.message, NULL);
+  int r = mc_http1_head_line(&x->head, buf, len, &e);
+  if (r < 0 || (r == 1 && check_framing(x, &e) != 0)) {
+    cb_fail_http1(x, &e);
     return 0; /* != len: curl aborts the transfer */
   }
   return len;
@@ -58,7 +84,7 @@ static int decide_sink(mc_curl_xfer *x) {
   mc_http1_error e;
   int to_sink;
   if (mc_http1_body_begin(&x->head, x->req->sink_path != NULL, x->max_body, &to_sink, &e) != 0) {
-    cb_fail(x, e.kind, e.message, NULL);
+    cb_fail_http1(x, &e);
     return -1;
   }
   if (to_sink) {
@@ -85,7 +111,7 @@ static int append_body(mc_curl_xfer *x, const char *data, size_t len) {
     case 0: return 0;
     case 1:
       mc_http1_body_too_large(x->max_body, &e);
-      cb_fail(x, e.kind, e.message, NULL);
+      cb_fail_http1(x, &e);
       return -1;
     default:
       cb_fail(x, MC_TERR_LOCAL, "out of memory", NULL);
@@ -544,16 +570,58 @@ mc_transport_kind mc_curl_code_kind(CURLcode rc) {
   }
 }
 
+/*
+** The server's fault behind a libcurl code that alone reads as local, told
+** by where the transfer was (the rule; the resty transport's parser reports
+** the same server behaviour with the same kind and code):
+**   - the request was sent (CURLINFO_REQUEST_SIZE > 0) and no complete
+**     response head came: CURLE_UNSUPPORTED_PROTOCOL is the server's reply
+**     not being HTTP/1.x ("HTTP/0.9 not allowed": a garbage status line),
+**     and CURLE_OUT_OF_MEMORY (CURLE_TOO_LARGE in libcurl >= 8.6) is a head
+**     line over libcurl's 100 KiB header buffer — beyond our own head limit
+**     (MC_HTTP1_MAX_HEAD_BYTES), so a head every transport refuses. Before
+**     the request went out (a URL scheme libcurl refuses, an allocation
+**     failing while connecting) they stay local. A genuine out-of-memory
+**     while a head is being received cannot be told apart and reads as the
+**     server's oversized head;
+**   - the head was complete and libcurl's chunked decoder refused the body
+**     (CURLE_RECV_ERROR whose text names the chunked encoding): malformed
+**     framing, where a plain receive failure (a reset) stays transient.
+** Returns the message prefix for a reclassified failure, or NULL.
+*/
+static const char *server_fault(mc_curl_xfer *x, CURLcode rc, const char *msg) {
+  long sent = 0; /* CURLINFO_REQUEST_SIZE takes a long */
+  int head_done = x->head.phase == MC_HTTP1_COMPLETE;
+  if (rc == CURLE_RECV_ERROR)
+    return head_done && strstr(msg, "chunk") ? "malformed chunked body" : NULL;
+  if (head_done || curl_easy_getinfo(x->curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK ||
+      sent <= 0)
+    return NULL;
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL) return "malformed status line";
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (rc == CURLE_TOO_LARGE) return "response head too large";
+#endif
+  if (rc == CURLE_OUT_OF_MEMORY) return "response head too large";
+  return NULL;
+}
+
 /* The error message for a failed transfer: libcurl's detailed text unless it
-** could carry a secret, then the generic text of the code. */
+** could carry a secret, then the generic text of the code; the kind from the
+** code, or protocol where server_fault() says the server broke the rules. */
 static void set_curl_error(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
-  const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  char msg[CURL_ERROR_SIZE];
+  const char *fault;
   size_t n;
-  if (leaks_secret(x->req, msg)) msg = curl_easy_strerror(rc);
-  mc_transport_error_set(err, mc_curl_code_kind(rc), (int)rc, "%s", msg);
-  n = strlen(err->message);
-  while (n > 0 && (err->message[n - 1] == '\n' || err->message[n - 1] == '\r'))
-    err->message[--n] = '\0';
+  snprintf(msg, sizeof msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+  if (leaks_secret(x->req, msg)) snprintf(msg, sizeof msg, "%s", curl_easy_strerror(rc));
+  n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  fault = server_fault(x, rc, msg);
+  if (fault)
+    mc_transport_error_set(err, MC_TERR_PROTOCOL, MC_CODE_WEIRD_SERVER_REPLY,
+                           "%s (libcurl: %s)", fault, msg);
+  else
+    mc_transport_error_set(err, mc_curl_code_kind(rc), (int)rc, "%s", msg);
 }
 
 int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
@@ -570,9 +638,15 @@ int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err) {
 
   if (rc != CURLE_OK) {
     if (x->cb_kind != MC_TERR_NONE)
-      mc_transport_error_set(err, x->cb_kind, (int)rc, "%s", x->cb_msg);
+      mc_transport_error_set(err, x->cb_kind, x->cb_code ? x->cb_code : (int)rc, "%s", x->cb_msg);
     else
       set_curl_error(x, rc, err);
+    failed = 1;
+  } else if (x->head.phase != MC_HTTP1_COMPLETE) {
+    /* libcurl takes a connection closed inside the head as the end of the
+    ** head; the byte parser (and HTTP) does not */
+    mc_transport_error_set(err, MC_TERR_TRANSIENT, MC_CODE_RECV_ERROR,
+                           "the server closed the connection before a complete response head");
     failed = 1;
   } else {
     /* a 2xx with an empty body still creates (truncates) the sink */

@@ -7,10 +7,14 @@
 ** (always with a Content-Length, never chunked, no "Expect: 100-continue"),
 ** TLS verification, timeouts and stall detection. Its callbacks fill an
 ** mc_response with the framing rules of mc_http1: header lines through
-** mc_http1_head_line (the same rule the resty transport's parser uses), the
-** body into memory under max_body or, for a 2xx status, into the sink file
-** (mc_http1_body_begin). mc_curl_complete() turns the CURLcode into an
-** mc_transport_error whose message never holds the URL query or a header.
+** mc_http1_head_line (the same rule the resty transport's parser uses, with
+** its limits of lines and bytes), an invalid Content-Length refused as the
+** parser refuses it, the body into memory under max_body or, for a 2xx
+** status, into the sink file (mc_http1_body_begin). mc_curl_complete() turns
+** the CURLcode into an mc_transport_error whose message never holds the URL
+** query or a header, with the kind and code the resty transport reports for
+** the same server behaviour (a broken server's reply is `protocol`, never
+** `local`; a connection closed inside the head is `transient`).
 **
 ** No Lua and no global state: the easy (blocking) and multi (pollable)
 ** transports both drive transfers through this file.
@@ -50,6 +54,7 @@ typedef struct mc_curl_xfer {
   void *progress_ud;
   /* a failure detected inside a callback (curl only sees "abort") */
   mc_transport_kind cb_kind;
+  int cb_code;                   /* libcurl's number for it (0: the CURLcode) */
   char cb_msg[200];
   char errbuf[CURL_ERROR_SIZE];
 } mc_curl_xfer;
@@ -81,7 +86,8 @@ int mc_curl_progress(mc_curl_xfer *x, int (*fn)(void *ud, int64_t up, int64_t do
 /* Close files and free the header list; idempotent. */
 void mc_curl_release(mc_curl_xfer *x);
 
-/* The transport error class of a CURLcode. */
+/* The transport error class of a CURLcode by itself (mc_curl_complete also
+** weighs where the transfer was: see set_curl_error in mc_curl_common.c). */
 mc_transport_kind mc_curl_code_kind(CURLcode rc);
 
 #endif

@@ -73,9 +73,11 @@ end
 
 -- Start the server. opts.tls = true adds an https listener (self-signed
 -- certificate for 127.0.0.1; srv.cafile is the certificate to trust).
+-- opts.fixture: another directory of nginx.conf.in and handlers (default
+-- spec/fixtures/httpd; spec/helpers/hostile_server.lua uses its own).
 function M.start(opts)
   opts = opts or {}
-  local fixture = util.root .. "/spec/fixtures/httpd"
+  local fixture = opts.fixture or (util.root .. "/spec/fixtures/httpd")
   local template = assert(read_file(fixture .. "/nginx.conf.in"), "missing nginx.conf.in")
   local prefix = M.tmpdir()
   for _, d in ipairs({ "logs", "tmp", "conf" }) do

@@ -17,9 +17,14 @@
 --
 -- What it does:
 --   * timeouts: req.connect_timeout for connect and the TLS handshake,
---     req.stall_timeout as the per-operation inactivity limit of send and
---     receive, req.timeout as the deadline of the whole request (each
---     operation gets min(stall, time left));
+--     req.timeout as the deadline of the whole request, req.stall_timeout N
+--     as the stall limit with the curl transport's meaning: the request fails
+--     once it moved (sent and received together) less than 1 byte per second
+--     for N seconds — fewer than N bytes in the last N seconds, counted from
+--     when the connection is up. Each send or receive is armed with what is
+--     left until the nearer of the two (stall_deadline), so a server that
+--     drips a byte now and then holds a request neither past its deadline nor
+--     past the stall limit;
 --   * TLS with verification always on (sslhandshake(..., host, true)): the
 --     chain, and the host name (also sent as SNI). For an IP-literal https
 --     URL only the chain is checked: nginx matches names, not IP SANs.
@@ -103,8 +108,10 @@ end
 --[[
 Per-request state shared by the helpers below:
   st.sock, st.where ("host:port"), st.deadline (epoch s or nil), st.timeout,
-  st.stall, st.connect (s), st.stall_ms, st.connect_ms, st.reused (bool),
-  st.got (response bytes received on this connection)
+  st.stall, st.connect (s), st.connect_ms, st.reused (bool),
+  st.got (response bytes received on this connection), st.sent_body (body
+  bytes sent); the stall window (stall_deadline): st.win_sock, st.win_start,
+  st.win_moved, st.qt/st.qn/st.qh/st.qe/st.qsum
 ]]
 
 local function timed_out(st)
@@ -112,12 +119,68 @@ local function timed_out(st)
     st.timeout), C.OPERATION_TIMEDOUT)
 end
 
--- Arm the socket's send/read timeouts for the next operation: the stall
--- limit, shortened to what is left of the total deadline.
+local function stalled(st)
+  return terr("timeout", format("less than 1 byte/s moved to or from %s for %gs "
+    .. "(stall_timeout)", st.where, st.stall), C.OPERATION_TIMEDOUT)
+end
+
+--[[
+When the stall limit N fires if nothing more moves: the first moment at least
+N s after the connection came up at which fewer than N bytes moved in the last
+N s. The bytes moved since the last call are one event at `t` in a queue
+(qt times, qn bytes, qh..qe) kept to its shortest tail holding >= N bytes:
+older events expire before that tail's first, so they never matter. The
+limit fires when that first event leaves the window (or, with fewer than N
+bytes queued, N s after the window began). Events closer than N/64 s merge
+(later time: never early), which bounds the queue to about 64 entries.
+]]
+local function stall_deadline(st, t)
+  local n = st.stall
+  local moved = st.got + (st.sent_body or 0)
+  if st.win_sock ~= st.sock then            -- a new connection: a new window
+    st.win_sock, st.win_start, st.win_moved = st.sock, t, moved
+    st.qt, st.qn, st.qh, st.qe, st.qsum = st.qt or {}, st.qn or {}, 1, 0, 0
+  end
+  local d = moved - st.win_moved
+  if d > 0 then
+    st.win_moved = moved
+    local qt, qn, qe = st.qt, st.qn, st.qe
+    if d >= n then                           -- alone enough: the tail is this
+      qt[1], qn[1], st.qh, st.qe, st.qsum = t, d, 1, 1, d
+    elseif qe >= st.qh and t - qt[qe] < n / 64 then
+      qt[qe], qn[qe], st.qsum = t, qn[qe] + d, st.qsum + d
+    else
+      if qe >= 64 and st.qh > qe / 2 then    -- compact the drained front
+        local k = 0
+        for i = st.qh, qe do k = k + 1 qt[k], qn[k] = qt[i], qn[i] end
+        st.qh, qe = 1, k
+      end
+      qe = qe + 1
+      qt[qe], qn[qe], st.qe, st.qsum = t, d, qe, st.qsum + d
+    end
+    local qh = st.qh
+    while qh < st.qe and st.qsum - qn[qh] >= n do
+      st.qsum, qh = st.qsum - qn[qh], qh + 1
+    end
+    st.qh = qh
+  end
+  if st.qsum >= n then return st.qt[st.qh] + n end
+  return st.win_start + n
+end
+
+-- Arm the socket's send/read timeouts for the next operation: what is left
+-- until the nearer of the stall limit and the total deadline.
 local function arm(st)
-  local ms = st.stall_ms
-  if st.deadline then
-    local left = st.deadline - now()
+  local t = now()
+  local until_t = st.deadline
+  if st.stall > 0 then
+    local sd = stall_deadline(st, t)
+    if sd <= t and not (until_t and until_t <= t) then return nil, stalled(st) end
+    if not until_t or sd < until_t then until_t = sd end
+  end
+  local ms = NO_LIMIT_MS
+  if until_t then
+    local left = until_t - t
     if left <= 0 then return nil, timed_out(st) end
     ms = math_min(ms, math_floor(left * 1000) + 1)
   end
@@ -129,9 +192,7 @@ end
 local function io_error(st, op, err)
   if err == "timeout" then
     if st.deadline and now() >= st.deadline - 0.001 then return timed_out(st) end
-    return terr("timeout", format("no data %s %s for %gs (stall_timeout)",
-      op == "send" and "accepted by" or "from", st.where, st.stall),
-      C.OPERATION_TIMEDOUT)
+    return stalled(st)
   end
   if op == "send" then
     return terr("transient", format("sending to %s failed: %s", st.where,
@@ -178,6 +239,7 @@ function T:_handshake(st, plan, pool)
     sock:close()
     herr = tostring(herr)
     if herr == "timeout" then
+      if st.deadline and now() >= st.deadline - 0.001 then return nil, timed_out(st) end
       return nil, terr("timeout", format("TLS handshake with %s timed out "
         .. "after %gs", st.where, st.connect), C.OPERATION_TIMEDOUT)
     end
@@ -231,6 +293,7 @@ function T:_connect(st, plan)
   if not ok then
     err = tostring(err)
     if err == "timeout" then
+      if st.deadline and now() >= st.deadline - 0.001 then return nil, timed_out(st) end
       return nil, terr("timeout", format("connect to %s timed out after %gs",
         st.where, st.connect), C.OPERATION_TIMEDOUT)
     end
@@ -526,7 +589,7 @@ function T:request(req)
     where = plan.authority, timeout = plan.timeout, stall = plan.stall_timeout,
     connect = plan.connect_timeout,
     deadline = plan.timeout > 0 and (started + plan.timeout) or nil,
-    stall_ms = to_ms(plan.stall_timeout), connect_ms = to_ms(plan.connect_timeout),
+    connect_ms = to_ms(plan.connect_timeout),
   }
   -- a pooled connection the server already dropped fails before any answer;
   -- try again (on the next pooled or a fresh connection) a few times
