@@ -50,10 +50,15 @@ const char *mc_status_kind(long status, int *retryable) {
   return "protocol"; /* 1xx/3xx we did not follow */
 }
 
+/* 2^(attempt-1) is infinite past attempt 1024: a zero base (or a zero draw
+** under an infinite ceiling) must give 0, not 0 * inf = NaN (fuzz_retry). */
 double mc_backoff(const mc_retry_policy *p, int attempt, uint64_t *rng) {
-  double ceiling = p->base * pow(2.0, attempt > 1 ? attempt - 1 : 0);
+  double ceiling, u;
+  if (!(p->base > 0)) return 0;
+  ceiling = p->base * pow(2.0, attempt > 1 ? attempt - 1 : 0);
   if (ceiling > p->cap) ceiling = p->cap;
-  return ceiling * mc_random(rng);
+  u = mc_random(rng);
+  return u > 0 ? ceiling * u : 0;
 }
 
 static const char *transport_kind(mc_transport_kind k, int *retryable) {
