@@ -7,7 +7,9 @@
 ** mc_budgets_delay, pacing) and the backoff (mc_backoff). Every value lies in
 ** the domain the binding (csrc/lua/mc_lua_policy.c) lets through: policy
 ** numbers >= 0 (infinity too), counts in [0, INT_MAX], attempt >= 1, a status
-** in [0, 999], times any number but NaN; server counts as mc_budgets_observe
+** in [0, 999], a call's max_wait any number but NaN, clock readings (now,
+** elapsed) and stated resets finite (the engine takes them from its clock, a
+** body's finite `reset`, an earlier decision); server counts as mc_budgets_observe
 ** stores them (-1 or [0, 1e15]) and resets finite and >= 0.
 ** Input: a byte stream read field by field (a double is 8 raw bytes or, when
 ** its first byte is below 16, one of a table of edge values).
@@ -59,6 +61,13 @@ static double take_num(rd *r, double def) {
   u = take_u64(r, 8);
   memcpy(&d, &u, sizeof d);
   return d != d ? def : d;
+}
+
+/* A clock reading or a time derived from one (now, elapsed, a reset stated
+** by a body or an earlier error): any finite number. */
+static double take_time(rd *r, double def) {
+  double d = take_num(r, def);
+  return isfinite(d) ? d : def;
 }
 
 /* A policy number: >= 0 (the binding refuses negative and NaN). */
@@ -144,11 +153,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (f & 0x40) o.status = 429;
   }
   o.attempt = take_count(&r, 1);
-  o.elapsed = take_num(&r, 0);
-  o.now = take_num(&r, 0);
+  o.elapsed = take_time(&r, 0);
+  o.now = take_time(&r, 0);
   o.waits = take_count(&r, 0);
   o.max_wait = take_num(&r, -1);
-  o.stated_reset = take_num(&r, 0);
+  o.stated_reset = take_time(&r, 0);
   {
     double ra = take_num(&r, -1);
     o.retry_after = (ra >= 0 && isfinite(ra)) ? ra : -1; /* as the binding reads Retry-After */

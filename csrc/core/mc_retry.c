@@ -3,6 +3,7 @@
 #include "mc_retry.h"
 #include "mc_defaults.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -112,7 +113,7 @@ static mc_decision rate_limited(const mc_retry_policy *p, const mc_outcome *o, m
     need = wait = 1.0; /* a reset just passed means "within a second" */
   } else {
     /* unknown: back off on the waits so far, at least a second */
-    need = wait = mc_backoff(p, o->waits + 1, rng);
+    need = wait = mc_backoff(p, o->waits < INT_MAX ? o->waits + 1 : INT_MAX, rng);
     if (wait < 1.0) need = wait = 1.0;
   }
   /* max_wait bounds the time until the reset (the 0.1 s slack aside) */

@@ -201,6 +201,29 @@ static void test_backoff_no_nan(void) {
   CHECK(b == b && b >= 0 && b <= 30);
 }
 
+/*
+** Finding (fuzz_retry): a 429 with no reset known backs off on the waits so
+** far, mc_backoff(waits + 1): waits = INT_MAX (the binding lets any count in
+** [0, INT_MAX] through) overflowed a signed int (UB). It saturates now.
+*/
+static void test_rate_waits_saturate(void) {
+  mc_retry_policy p;
+  mc_outcome o;
+  mc_decision d;
+  uint64_t rng = 3;
+  mc_retry_policy_init(&p);
+  p.max_rate_waits = 2147483647;
+  mc_outcome_init(&o);
+  o.status = 429;
+  o.now = 1000;
+  o.waits = 2147483647;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_FAIL && strcmp(d.kind, "rate_limited") == 0); /* waits used up */
+  o.waits = 2147483646;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.delay == d.delay && d.delay >= 1.0);
+}
+
 #ifdef MC_HAVE_REDIS
 /* Feed bytes to a bounded reader and collect; returns collect's result. */
 static int redis_collect(const char *bytes, size_t n, mc_redis *m) {
@@ -251,6 +274,7 @@ void mc_test_hardening(void) {
   test_fold_onto_empty();
   test_json_escaped_nul();
   test_backoff_no_nan();
+  test_rate_waits_saturate();
 #ifdef MC_HAVE_REDIS
   test_redis_array_bound();
 #endif
