@@ -10,17 +10,22 @@
 ** within the responses given plus a bound; a PATCH body lies inside the
 ** upload's bytes; the confirmed offset never exceeds the length; DONE means
 ** every byte was confirmed; a failure has a kind; the wire helpers never read
-** or write out of bounds and resolve only into the given buffer.
+** or write out of bounds and resolve only into the given buffer; a metadata
+** key with a space, comma, control or non-ASCII byte is refused, and the
+** creation request's Upload-Metadata reads back (split at ',' and ' ',
+** base64-decoded) to exactly the accepted pairs, in order.
 */
 #include <math.h>
 
 #include "fuzz_util.h"
+#include "mc_crypto.h"
 #include "mc_tus.h"
 #include "mc_tuswire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_RESP 64
+#define MAX_META 8
 
 typedef struct resp {
   int failure;
@@ -28,9 +33,17 @@ typedef struct resp {
   mc_headers h;
 } resp;
 
+typedef struct meta {
+  char *key, *value;   /* value: vlen bytes (may hold NUL) */
+  size_t vlen;
+  int accepted;
+} meta;
+
 typedef struct ctx {
   resp r[MAX_RESP];
   size_t n;
+  meta m[MAX_META];
+  size_t nm;
 } ctx;
 
 /* One response line: "STATUS Name: value|Name: value" or "!". */
@@ -38,6 +51,18 @@ static void one_line(const char *line, size_t len, void *p) {
   ctx *c = p;
   resp *r;
   char *l, *s, *bar;
+  if (len >= 6 && memcmp(line, "@meta ", 6) == 0) {
+    const char *k = line + 6, *sp;
+    size_t kl;
+    if (c->nm == MAX_META) return;
+    sp = memchr(k, ' ', len - 6);
+    kl = sp ? (size_t)(sp - k) : len - 6;
+    c->m[c->nm].key = fuzz_copy((const uint8_t *)k, kl, 1);
+    c->m[c->nm].vlen = sp ? len - 6 - kl - 1 : 0;
+    c->m[c->nm].value = fuzz_copy(sp ? (const uint8_t *)sp + 1 : (const uint8_t *)k, c->m[c->nm].vlen, 0);
+    c->nm++;
+    return;
+  }
   if (c->n == MAX_RESP || len == 0) return;
   r = &c->r[c->n++];
   mc_headers_init(&r->h);
@@ -92,6 +117,51 @@ static void wire(const resp *r) {
   }
 }
 
+/* Whether the key may be sent (no space, comma, control or non-ASCII byte, not empty). */
+static int key_ok(const char *k) {
+  size_t i;
+  if (k[0] == '\0') return 0;
+  for (i = 0; k[i]; i++)
+    if ((unsigned char)k[i] <= ' ' || k[i] == ',' || (unsigned char)k[i] >= 0x7f) return 0;
+  return 1;
+}
+
+/* The Upload-Metadata header holds exactly the accepted pairs, in order. */
+static void check_metadata(const ctx *c, const char *hv) {
+  size_t i, expected = 0;
+  const char *p = hv;
+  for (i = 0; i < c->nm; i++) expected += c->m[i].accepted;
+  if (expected == 0) {
+    FUZZ_REQUIRE(hv == NULL);
+    return;
+  }
+  FUZZ_REQUIRE(hv != NULL);
+  for (i = 0; i < c->nm; i++) {
+    const char *end, *sp;
+    size_t kl;
+    if (!c->m[i].accepted) continue;
+    end = strchr(p, ',');
+    if (!end) end = p + strlen(p);
+    sp = memchr(p, ' ', (size_t)(end - p));
+    kl = sp ? (size_t)(sp - p) : (size_t)(end - p);
+    FUZZ_REQUIRE(kl == strlen(c->m[i].key) && memcmp(p, c->m[i].key, kl) == 0);
+    if (c->m[i].vlen == 0) {
+      FUZZ_REQUIRE(sp == NULL);
+    } else {
+      unsigned char *dec;
+      long n;
+      FUZZ_REQUIRE(sp != NULL);
+      dec = malloc((size_t)(end - sp) * 3 / 4 + 3);
+      FUZZ_REQUIRE(dec != NULL);
+      n = mc_base64_decode(sp + 1, (size_t)(end - sp - 1), dec);
+      FUZZ_REQUIRE(n == (long)c->m[i].vlen && memcmp(dec, c->m[i].value, c->m[i].vlen) == 0);
+      free(dec);
+    }
+    p = *end ? end + 1 : end;
+  }
+  FUZZ_REQUIRE(*p == '\0');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ctx c;
   mc_tus_config cfg;
@@ -122,6 +192,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_REQUIRE(err[0] != '\0');
     goto out;
   }
+  for (i = 0; i < c.nm; i++) {
+    int rc = mc_tus_add_metadata(t, c.m[i].key, c.m[i].value, c.m[i].vlen);
+    FUZZ_REQUIRE(rc == (key_ok(c.m[i].key) ? 0 : -1));
+    c.m[i].accepted = rc == 0;
+  }
   for (steps = 0; steps < 4 * MAX_RESP + 16; steps++) {
     mc_tus_step st = mc_tus_next(t, now);
     int64_t off = mc_tus_offset(t);
@@ -147,6 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const mc_tus_request *q = mc_tus_request_get(t);
       FUZZ_REQUIRE(q != NULL && q->method != NULL && q->url != NULL);
       FUZZ_REQUIRE(q->delay >= 0 && isfinite(q->delay));
+      if (strcmp(q->method, "POST") == 0 && cfg.concat != MC_TUS_FINAL)
+        check_metadata(&c, mc_headers_get(&q->headers, "upload-metadata"));
       if (q->body_path) {
         FUZZ_REQUIRE(q->body_offset >= cfg.offset && q->body_length >= 0);
         FUZZ_REQUIRE(q->body_offset + q->body_length <= cfg.offset + cfg.length);
@@ -161,5 +238,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mc_tus_free(t);
 out:
   for (i = 0; i < c.n; i++) mc_headers_free(&c.r[i].h);
+  for (i = 0; i < c.nm; i++) {
+    free(c.m[i].key);
+    free(c.m[i].value);
+  }
   return 0;
 }

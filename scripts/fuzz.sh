@@ -52,11 +52,26 @@ for src in csrc/core/*.c; do
   objs+=("$o")
 done
 
+# fuzz_redis also links csrc/redis/mc_redis.c and libhiredis (libhiredis-dev)
+redis_objs=(); redis_libs=""
+if pkg-config --exists hiredis; then
+  hiredis_inc=$(pkg-config --cflags-only-I hiredis | sed "s/^ *-I//; s/ .*//")
+  o="$out/obj/mc_redis.o"
+  "$CC" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -Icsrc/redis -isystem "$hiredis_inc" \
+    -c csrc/redis/mc_redis.c -o "$o" || { echo "fuzz: cannot compile csrc/redis/mc_redis.c"; exit 1; }
+  redis_objs=("$o"); redis_libs=$(pkg-config --libs hiredis)
+fi
+
 targets=${FUZZ_TARGETS:-$(ls fuzz/fuzz_*.c | sed 's#fuzz/fuzz_\(.*\)\.c#\1#')}
 passed=0; failed=0
 for t in $targets; do
   bin="$out/fuzz_$t"
-  if ! "$CC" "${flags[@]}" "fuzz/fuzz_$t.c" "${objs[@]}" -o "$bin" $cjson_libs -lcrypto -lm; then
+  extra=(); libs=""
+  if [ "$t" = redis ]; then
+    [ ${#redis_objs[@]} -gt 0 ] || { echo "fuzz redis: hiredis not found (libhiredis-dev)"; failed=$((failed + 1)); continue; }
+    extra=(-Icsrc/redis -isystem "$hiredis_inc" "${redis_objs[@]}"); libs=$redis_libs
+  fi
+  if ! "$CC" "${flags[@]}" "fuzz/fuzz_$t.c" "${extra[@]}" "${objs[@]}" -o "$bin" $cjson_libs $libs -lcrypto -lm; then
     echo "fuzz $t: build failed"; failed=$((failed + 1)); continue
   fi
   seeds="fuzz/corpus/$t"; mkdir -p "$seeds"

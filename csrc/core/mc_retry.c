@@ -3,6 +3,7 @@
 #include "mc_retry.h"
 #include "mc_defaults.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -50,10 +51,15 @@ const char *mc_status_kind(long status, int *retryable) {
   return "protocol"; /* 1xx/3xx we did not follow */
 }
 
+/* 2^(attempt-1) is infinite past attempt 1024: a zero base (or a zero draw
+** under an infinite ceiling) must give 0, not 0 * inf = NaN (fuzz_retry). */
 double mc_backoff(const mc_retry_policy *p, int attempt, uint64_t *rng) {
-  double ceiling = p->base * pow(2.0, attempt > 1 ? attempt - 1 : 0);
+  double ceiling, u;
+  if (!(p->base > 0)) return 0;
+  ceiling = p->base * pow(2.0, attempt > 1 ? attempt - 1 : 0);
   if (ceiling > p->cap) ceiling = p->cap;
-  return ceiling * mc_random(rng);
+  u = mc_random(rng);
+  return u > 0 ? ceiling * u : 0;
 }
 
 static const char *transport_kind(mc_transport_kind k, int *retryable) {
@@ -107,7 +113,7 @@ static mc_decision rate_limited(const mc_retry_policy *p, const mc_outcome *o, m
     need = wait = 1.0; /* a reset just passed means "within a second" */
   } else {
     /* unknown: back off on the waits so far, at least a second */
-    need = wait = mc_backoff(p, o->waits + 1, rng);
+    need = wait = mc_backoff(p, o->waits < INT_MAX ? o->waits + 1 : INT_MAX, rng);
     if (wait < 1.0) need = wait = 1.0;
   }
   /* max_wait bounds the time until the reset (the 0.1 s slack aside) */

@@ -3,12 +3,51 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <openssl/evp.h>
+
+/* hiredis 0.14 allocates an array reply's element vector as soon as it reads
+** "*N\r\n": createArray is wrapped to refuse N above MC_REDIS_MAX_ELEMENTS
+** (hiredis then fails the reader with "Out of memory"). hiredis >= 1.0 has
+** the bound built in (maxelements). The wrapped table is built once. */
+#if HIREDIS_MAJOR >= 1
+void mc_redis_reader_bound(redisReader *reader) {
+  reader->maxelements = MC_REDIS_MAX_ELEMENTS;
+}
+#else
+static redisReplyObjectFunctions mc_redis_fns;
+static void *(*mc_redis_create_array0)(const redisReadTask *, int);
+static pthread_once_t mc_redis_fns_once = PTHREAD_ONCE_INIT;
+
+static void *mc_redis_create_array(const redisReadTask *task, int elements) {
+  if (elements > MC_REDIS_MAX_ELEMENTS) return NULL;
+  return mc_redis_create_array0(task, elements);
+}
+
+/* Copy hiredis's default table (a throwaway reader's) with createArray wrapped. */
+static void mc_redis_fns_init(void) {
+  redisReader *tmp = redisReaderCreate();
+  if (!tmp) return;
+  if (tmp->fn && tmp->fn->createArray) {
+    mc_redis_fns = *tmp->fn;
+    mc_redis_create_array0 = tmp->fn->createArray;
+    mc_redis_fns.createArray = mc_redis_create_array;
+  }
+  redisReaderFree(tmp);
+}
+
+void mc_redis_reader_bound(redisReader *reader) {
+  pthread_once(&mc_redis_fns_once, mc_redis_fns_init);
+  /* only a reader on hiredis's default table (a connection's) is switched */
+  if (mc_redis_create_array0 && reader->fn && reader->fn->createArray == mc_redis_create_array0)
+    reader->fn = &mc_redis_fns;
+}
+#endif
 
 void mc_redis_init(mc_redis *r) {
   memset(r, 0, sizeof *r);
@@ -60,6 +99,7 @@ int mc_redis_connect(mc_redis *r, const char *host, int port, const char *path) 
     redisFree(c);
     return -1;
   }
+  mc_redis_reader_bound(c->reader);
   r->ctx = c;
   r->state = MC_REDIS_CONNECTING;
   return 0;
@@ -104,12 +144,15 @@ static int mc_redis_finish_connect(mc_redis *r) {
   return 0;
 }
 
-/* Parse every complete reply in hiredis' reader. 0 | -1. */
-static int mc_redis_parse(mc_redis *r) {
+int mc_redis_collect(mc_redis *r, redisReader *reader) {
   for (;;) {
     void *reply = NULL;
-    if (redisGetReplyFromReader(r->ctx, &reply) != REDIS_OK)
-      return mc_redis_fail(r, "protocol error", r->ctx->errstr);
+    if (redisReaderGetReply(reader, &reply) != REDIS_OK)
+      /* hiredis reports an array refused by mc_redis_reader_bound as out of memory */
+      return mc_redis_fail(r, "protocol error",
+                           reader->err == REDIS_ERR_OOM
+                               ? "out of memory, or an array reply of more than 2^24 elements"
+                               : reader->errstr);
     if (!reply) return 0;
     if (mc_redis_push(r, (redisReply *)reply) != 0) {
       freeReplyObject(reply);
@@ -151,7 +194,7 @@ int mc_redis_step(mc_redis *r, int wait_ms) {
   if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
     if (redisBufferRead(r->ctx) != REDIS_OK)
       return mc_redis_fail(r, "read", r->ctx->errstr);
-    if (mc_redis_parse(r) != 0) return -1;
+    if (mc_redis_collect(r, r->ctx->reader) != 0) return -1;
   }
   return (int)r->qcount;
 }

@@ -22,6 +22,10 @@
 #include <hiredis.h>
 
 #define MC_REDIS_ERRLEN 160
+/* The most elements an array reply may announce ("*N"; 2^24, as the error says): hiredis allocates
+** the element vector up front, so a larger N (up to 2^31-1: 16 GB for 14
+** bytes) fails the connection ("protocol error: Out of memory") instead. */
+#define MC_REDIS_MAX_ELEMENTS (1 << 24)
 
 typedef enum mc_redis_state {
   MC_REDIS_CLOSED = 0,
@@ -49,6 +53,16 @@ int mc_redis_append(mc_redis *r, int argc, const char **argv, const size_t *lens
 ** the number of parsed replies ready for mc_redis_take, or -1 on failure
 ** (the connection is closed, r->err says why). */
 int mc_redis_step(mc_redis *r, int wait_ms);
+/* Bound what an array reply may make reader allocate (MC_REDIS_MAX_ELEMENTS);
+** mc_redis_connect does it for the connection's reader. */
+void mc_redis_reader_bound(redisReader *reader);
+/* Move every complete reply out of `reader` into r's FIFO (mc_redis_step
+** does this with the connection's reader after a read; the fuzz target
+** fuzz/fuzz_redis.c with a reader it feeds itself, no socket involved).
+** Returns 0, or -1 on a protocol error or out of memory: the connection (if
+** any) is closed, queued replies are dropped, r->err says why (when reader is
+** the connection's own, it is freed with it). */
+int mc_redis_collect(mc_redis *r, redisReader *reader);
 /* The oldest parsed reply (owned by the caller: freeReplyObject), or NULL. */
 redisReply *mc_redis_take(mc_redis *r);
 /* Is the connection usable? An idle connection the server has closed (a

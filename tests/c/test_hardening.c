@@ -12,6 +12,10 @@
 #include "mc_http1.h"
 #include "mc_json.h"
 #include "mc_ratelimit.h"
+#include "mc_retry.h"
+#ifdef MC_HAVE_REDIS
+#include "mc_redis.h"
+#endif
 
 #include "mc_tests.h"
 
@@ -166,9 +170,112 @@ static void test_json_escaped_nul(void) {
   cJSON_Delete(j);
 }
 
+/*
+** Finding (fuzz_retry): mc_backoff computed base * 2^(attempt-1); past
+** attempt 1024 the power is infinite and a zero base gave 0 * inf = NaN, so
+** a policy {base = 0, attempts = 2000} retried with a NaN delay. A zero base
+** (or a zero random draw under an infinite ceiling) now gives 0.
+*/
+static void test_backoff_no_nan(void) {
+  mc_retry_policy p;
+  mc_outcome o;
+  mc_decision d;
+  uint64_t rng = 7;
+  double b;
+  mc_retry_policy_init(&p);
+  p.base = 0;
+  p.attempts = 2147483647;
+  b = mc_backoff(&p, 2147483647, &rng);
+  CHECK(b == 0);
+  b = mc_backoff(&p, 2000, &rng);
+  CHECK(b == 0);
+  mc_outcome_init(&o);
+  o.status = 503;
+  o.attempt = 2000;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_RETRY && d.delay == 0);
+  /* a positive base still backs off, bounded by the cap at any attempt */
+  p.base = 0.5;
+  p.cap = 30;
+  b = mc_backoff(&p, 2147483647, &rng);
+  CHECK(b == b && b >= 0 && b <= 30);
+}
+
+/*
+** Finding (fuzz_retry): a 429 with no reset known backs off on the waits so
+** far, mc_backoff(waits + 1): waits = INT_MAX (the binding lets any count in
+** [0, INT_MAX] through) overflowed a signed int (UB). It saturates now.
+*/
+static void test_rate_waits_saturate(void) {
+  mc_retry_policy p;
+  mc_outcome o;
+  mc_decision d;
+  uint64_t rng = 3;
+  mc_retry_policy_init(&p);
+  p.max_rate_waits = 2147483647;
+  mc_outcome_init(&o);
+  o.status = 429;
+  o.now = 1000;
+  o.waits = 2147483647;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.action == MC_ACT_FAIL && strcmp(d.kind, "rate_limited") == 0); /* waits used up */
+  o.waits = 2147483646;
+  d = mc_decide(&p, &o, &rng);
+  CHECK(d.delay == d.delay && d.delay >= 1.0);
+}
+
+#ifdef MC_HAVE_REDIS
+/* Feed bytes to a bounded reader and collect; returns collect's result. */
+static int redis_collect(const char *bytes, size_t n, mc_redis *m) {
+  redisReader *rd = redisReaderCreate();
+  int rc;
+  mc_redis_reader_bound(rd);
+  redisReaderFeed(rd, bytes, n);
+  rc = mc_redis_collect(m, rd);
+  redisReaderFree(rd);
+  return rc;
+}
+
+/*
+** Finding (fuzz_redis): hiredis 0.14 allocates an array reply's element
+** vector when it reads "*N": 14 bytes from a broken or hostile server
+** ("*2147483647\r\n") made the client calloc 16 GB. An array of more than
+** MC_REDIS_MAX_ELEMENTS elements now fails the connection with a protocol
+** error before anything is allocated; arrays within the bound still parse.
+*/
+static void test_redis_array_bound(void) {
+  mc_redis m;
+  redisReply *r;
+  char big[32];
+  mc_redis_init(&m);
+  CHECK(redis_collect("*2147483647\r\n:1\r\n", 17, &m) == -1);
+  CHECK(strstr(m.err, "protocol error") != NULL); /* hiredis >= 1.0 words the reason its own way */
+  CHECK(mc_redis_take(&m) == NULL);
+  snprintf(big, sizeof big, "*%d\r\n", MC_REDIS_MAX_ELEMENTS + 1);
+  CHECK(redis_collect(big, strlen(big), &m) == -1);
+  CHECK(redis_collect("*2\r\n$3\r\nfoo\r\n:-7\r\n+OK\r\n", 23, &m) == 0);
+  r = mc_redis_take(&m);
+  CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == -7);
+  freeReplyObject(r);
+  r = mc_redis_take(&m);
+  CHECK(r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0);
+  freeReplyObject(r);
+  /* the bound applies to nested arrays too */
+  snprintf(big, sizeof big, "*1\r\n*%d\r\n", MC_REDIS_MAX_ELEMENTS + 1);
+  CHECK(redis_collect(big, strlen(big), &m) == -1);
+  mc_redis_free(&m);
+}
+#endif
+
 void mc_test_hardening(void) {
   test_ratelimit_out_of_range();
   test_head_line_bytes();
   test_fold_onto_empty();
   test_json_escaped_nul();
+  test_backoff_no_nan();
+  test_rate_waits_saturate();
+#ifdef MC_HAVE_REDIS
+  test_redis_array_bound();
+#endif
 }
