@@ -5,6 +5,7 @@
 -- on_limit = "stop" the work goes through a view of the client that fails fast.
 local bulk = require "mediacdn.bulk"
 local meta = require "mediacdn.sirv.meta"
+local args = require "mediacdn.args"
 
 local type, setmetatable, tostring = type, setmetatable, tostring
 local argerror, str = meta.argerror, meta.str
@@ -16,6 +17,8 @@ local M = {}
 -- (folders, searches and lists do; iterators and pull functions do not).
 function M.opener(source, opts, fn)
   if type(source) == "string" then
+    -- a misuse raises here, not in the walk (where it would become the run's error)
+    args.remote_path("sirv:" .. fn, "argument #1 (source)", source, 4)
     local ro = { recursive = opts.recursive == true }
     return function(c) return bulk.from(c:readdir(source, ro)) end, true
   end
