@@ -35,7 +35,7 @@
 -- so the fleet as a whole still stays inside the limit; a 429 blocks this
 -- process until the reset. Events report the switch and the return.
 local mredis = require "mediacdn.redis"
-local args = require "mediacdn.args"
+local margs = require "mediacdn.args"
 local algo_mod = require "mediacdn.shared.budget_algo"
 
 local setmetatable, type, tonumber, error, pairs, ipairs, next =
@@ -112,12 +112,12 @@ function M.new(opts)
     error("mediacdn.shared.budget_store.new: opts.account must be a non-empty string", 2)
   end
   local fn = "mediacdn.shared.budget_store.new"
-  local fleet = args.number(fn, "opts.fleet_size", opts.fleet_size, 1, 1e6, true, 1)
-  args.number(fn, "opts.safety", opts.safety, 0, 0.99, false, 0)
-  args.number(fn, "opts.burst", opts.burst, 0.01, 1, false, 0)
-  args.number(fn, "opts.slack", opts.slack, 0, 1e6, false, 0)
+  local fleet = margs.number(fn, "opts.fleet_size", opts.fleet_size, 1, 1e6, true, 1)
+  margs.number(fn, "opts.safety", opts.safety, 0, 0.99, false, 0)
+  margs.number(fn, "opts.burst", opts.burst, 0.01, 1, false, 0)
+  margs.number(fn, "opts.slack", opts.slack, 0, 1e6, false, 0)
   if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
-    args.raise(fn, "opts.on_event", "a function", opts.on_event, 2)
+    margs.raise(fn, "opts.on_event", "a function", opts.on_event, 2)
   end
   return setmetatable({
     redis = opts.redis, account = opts.account,

@@ -18,7 +18,8 @@ return function(SV, M)
   -- opts.cache_bust: append ?t=<now> (after a thumbnail change, as the plugin does).
   function SV:thumbnail_url(code, opts)
     check_code("thumbnail_url", code)
-    opts = args.options("sparevideos:thumbnail_url", 2, opts, { name = "string", size = "number", cache_bust = "boolean" })
+    opts = args.options("sparevideos:thumbnail_url", 2, opts,
+      { name = "string", size = "number", cache_bust = "boolean" })
     argcheck(opts.name == nil or (type(opts.name) == "string" and opts.name ~= ""), "thumbnail_url",
       "option 'name' must be a thumbnail file name")
     local size = opts.size
