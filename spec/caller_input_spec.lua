@@ -235,6 +235,17 @@ describe("caller input: Sirv numbers and option tables", function()
       "sirv:apply_meta: argument #3 field 'concurrency'" },
     { "apply_meta max_wait NaN", function(c) return c:apply_meta({ "/a.jpg" }, { title = "t" }, { max_wait = NAN }) end,
       "sirv:apply_meta: argument #3 field 'max_wait'" },
+    { "call sink with a NUL byte", function(c) return c:call("getFilesDownload", { filename = "/a", sink = "o\0" }) end,
+      "sirv:call('getFilesDownload'): sink must be a local file path" },
+    { "call body_file path with a NUL byte", function(c)
+      return c:call("postFilesUpload", { filename = "/a", body_file = { path = "a\0b", length = 1 } }) end,
+      "sirv:call('postFilesUpload'): body_file.path must be a local file path" },
+    { "call body_file offset -1", function(c)
+      return c:call("postFilesUpload", { filename = "/a", body_file = { path = "/etc/hostname", offset = -1 } }) end,
+      "sirv:call('postFilesUpload'): body_file.offset must be an integer >= 0" },
+    { "call body_file length inf", function(c)
+      return c:call("postFilesUpload", { filename = "/a", body_file = { path = "/etc/hostname", length = INF } }) end,
+      "body_file.length" },
     { "signed_url NUL in path", function(c)
       return c:signed_url("/a\0b.jpg", { key = "k", expires_in = 60, via = "api" }) end, "NUL" },
     { "signed_url expires_in inf", function(c)

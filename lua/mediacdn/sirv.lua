@@ -9,6 +9,7 @@ local schema = require "mediacdn.sirv.schema"
 local auth = require "mediacdn.sirv.auth"
 local ENDPOINTS = require "mediacdn.sirv.endpoints"
 local copts = require "mediacdn.client_options"
+local args = require "mediacdn.args"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 local D = core.defaults
@@ -225,6 +226,11 @@ local function build_body(ep, params, spec)
       if type(bf) ~= "table" or type(bf.path) ~= "string" then
         error(("sirv:call('%s'): body_file must be {path=, offset=, length=}"):format(ep.name), 4)
       end
+      -- what the binding refuses, refused before the token is fetched
+      local fn = ("sirv:call('%s')"):format(ep.name)
+      args.local_path(fn, "body_file.path", bf.path, 4)
+      args.number(fn, "body_file.offset", bf.offset, 0, nil, true, 0, 4)
+      args.number(fn, "body_file.length", bf.length, 0, nil, true, 0, 4)
       spec.body_file = { path = bf.path, offset = bf.offset or 0, length = bf.length }
     elseif params.body ~= nil then
       if type(params.body) ~= "string" then
@@ -308,7 +314,7 @@ function Sirv:call(name, params)
   spec.url = self.base_url .. ep.path .. build_query(ep, params)
   build_body(ep, params, spec)
   if ep.response_kind == "binary" and params.sink ~= nil then
-    if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
+    args.local_path(("sirv:call('%s')"):format(name), "sink", params.sink)
     spec.sink = params.sink
   end
   if params.on_progress ~= nil then -- the transport reports body bytes (binary methods)
