@@ -229,6 +229,8 @@ describe("caller input: Sirv numbers and option tables", function()
       "sirv:zip: option 'wait' must be a boolean" },
     { "fetch url not a URL", function(c) return c:fetch("a.jpg", "/a.jpg") end,
       "sirv:fetch: argument #1 (url) must be an http(s) URL" },
+    { "delete_poi without a name", function(c) return c:delete_poi("/a.jpg") end,
+      "sirv:delete_poi: argument #2 (name)" },
     { "user id not a string", function(c) return c:user(5) end, "sirv:user: argument #1 (id)" },
     { "budget type not a string", function(c) return c:budget(5) end, "sirv:budget: argument #1" },
     { "apply_meta concurrency inf", function(c) return c:apply_meta({ "/a.jpg" }, { title = "t" }, { concurrency = INF }) end,
@@ -265,6 +267,12 @@ describe("caller input: Sirv numbers and option tables", function()
       { { max_wait = 1e300 }, "option 'max_wait'" },
       { { cainfo = "ca\0.pem" }, "mediacdn.sirv.new: option 'cainfo' must be a local file path" },
       { { cainfo = "" }, "option 'cainfo'" },
+      { { retry = { base = NAN } }, "mediacdn.sirv.new: option 'retry.base'" },
+      { { retry = { cap = INF } }, "option 'retry.cap'" },
+      { { retry = { attempts = 1.5 } }, "option 'retry.attempts' must be an integer" },
+      { { retry = { deadline = -1 } }, "option 'retry.deadline'" },
+      { { pacing = { threshold = 2 } }, "option 'pacing.threshold'" },
+      { { pacing = { max_delay = INF } }, "option 'pacing.max_delay'" },
     }
     for _, b in ipairs(bad) do
       local fake = fake_mod.new()
@@ -346,7 +354,8 @@ describe("caller input: SpareVideos codes, numbers and options", function()
 
   it("refuses absurd client options at new()", function()
     for _, b in ipairs{ { { ttl = { file = INF } }, "ttl.file" }, { { ttl = { list = 1e12 } }, "ttl.list" },
-        { { poll_interval = INF }, "option 'poll_interval'" }, { { timeout = NAN }, "option 'timeout'" } } do
+        { { poll_interval = INF }, "option 'poll_interval'" },
+        { { retry = { cap = INF } }, "sparevideos:new: option 'retry.cap'" }, { { timeout = NAN }, "option 'timeout'" } } do
       local fake = fake_mod.new()
       local ok, err = pcall(sv_client, fake, b[1])
       assert.is_false(ok)

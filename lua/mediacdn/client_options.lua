@@ -10,7 +10,7 @@
 --   engine.new{ ..., limits = copts.limits(lim, "wait") }
 local D = require("mediacdn.core").defaults
 local args = require "mediacdn.args"
-local type, error, tostring = type, error, tostring
+local type, error, tostring, ipairs = type, error, tostring, ipairs
 -- the largest timeout or wait the binding accepts (csrc/core/mc_defaults.h MC_MAX_SECONDS)
 local MAX_SECONDS = 1e9
 
@@ -45,6 +45,31 @@ function M.transfer(opts, who)
     max_wait = M.number(opts, "max_wait", D.max_wait, who, 0),
     cainfo = opts.cainfo ~= nil and args.local_path(who, "option 'cainfo'", opts.cainfo, 4) or nil,
   }
+end
+
+--- The retry table of a client ({attempts, base, cap, deadline}; {} when nil),
+-- checked here so that a NaN, an infinity or an absurd count names the option
+-- (the policy core refuses some of them too, without saying whose option it was).
+function M.retry(opts, who)
+  local r = opts.retry
+  if r == nil then return {} end
+  check(type(r) == "table", who, "option 'retry' must be a table")
+  args.number(who, "option 'retry.attempts'", r.attempts, 1, 1000, true, 0, 4)
+  for _, k in ipairs{ "base", "cap", "deadline" } do
+    args.number(who, "option 'retry." .. k .. "'", r[k], 0, MAX_SECONDS, false, 0, 4)
+  end
+  return r
+end
+
+--- The pacing option of a client: nil, false or {threshold = 0..1, max_delay = seconds}.
+function M.pacing(opts, who)
+  local p = opts.pacing
+  check(p == nil or p == false or type(p) == "table", who, "option 'pacing' must be a table or false")
+  if type(p) == "table" then
+    args.number(who, "option 'pacing.threshold'", p.threshold, 0, 1, false, 0, 4)
+    args.number(who, "option 'pacing.max_delay'", p.max_delay, 0, MAX_SECONDS, false, 0, 4)
+  end
+  return p
 end
 
 --- The transport of a client: opts.transport as an object or a name (curl, resty),

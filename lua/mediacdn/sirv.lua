@@ -124,14 +124,11 @@ function M.new(opts)
     "client_secret is required (option client_secret or env SIRV_CLIENT_SECRET)")
   local base = opts.base_url or os.getenv("SIRV_BASE_URL") or DEFAULT_BASE
   argcheck(type(base) == "string" and base:match("^https?://"), "new", "base_url must be an http(s) URL")
-  local retry = opts.retry or {}
-  argcheck(type(retry) == "table", "new", "option 'retry' must be a table")
+  local retry = copts.retry(opts, WHO)
   local mode = opts.rate_limit or "wait"
   argcheck(mode == "wait" or mode == "fail", "new", "option 'rate_limit' must be \"wait\" or \"fail\"")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
-  local pacing = opts.pacing
-  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new",
-    "option 'pacing' must be a table or false")
+  local pacing = copts.pacing(opts, WHO)
 
   local self = setmetatable({
     service = "sirv",

@@ -210,8 +210,7 @@ function M.new(opts)
     thumbs = base == DEFAULT_BASE and DEFAULT_THUMBS or (origin(base) .. "/thumbnail")
   end
   argcheck(type(thumbs) == "string" and thumbs:match("^https?://"), "new", "thumbnail_base must be an http(s) URL")
-  local retry = opts.retry or {}
-  argcheck(type(retry) == "table", "new", "option 'retry' must be a table")
+  local retry = copts.retry(opts, WHO)
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
   local ttl = {}
   for k, v in pairs(DEFAULT_TTL) do ttl[k] = v end

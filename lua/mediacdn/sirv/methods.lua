@@ -300,6 +300,9 @@ return function(Sirv)
 
   function Sirv:delete_poi(path, name)
     check_path("delete_poi", path)
+    if type(name) ~= "string" or name == "" then -- without a name the call is another one
+      error("sirv:delete_poi: argument #2 (name) must be a point-of-interest name", 2)
+    end
     return self:call("deleteFilesPoi", { filename = path, name = name })
   end
 
