@@ -522,6 +522,17 @@ describe("caller input: the Redis-backed stores' constructors", function()
     assert.are.equal(0, calls)
   end)
 
+  it("mediacdn.redis.new (the connection the stores use)", function()
+    local mredis = require "mediacdn.redis"
+    for _, b in ipairs{ { { timeout = INF }, "timeout" }, { { timeout = NAN }, "timeout" },
+        { { port = 1e9 }, "port must be an integer" }, { { port = 1.5 }, "port" }, { { db = 0.5 }, "db" } } do
+      local ok, err = pcall(mredis.new, b[1])
+      assert.is_false(ok)
+      assert.is_truthy(tostring(err):find("mediacdn.redis.new: " .. b[2], 1, true), tostring(err))
+    end
+    assert.is_table(mredis.new{ port = 6380, db = 2, timeout = 0.05 })
+  end)
+
   it("policy.wrap", function()
     local p = require "mediacdn.shared.policy"
     assert.has_error(function() p.wrap(5, {}, { clock = fake_mod.new() }) end,
