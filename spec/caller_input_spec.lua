@@ -133,6 +133,10 @@ describe("caller input: Sirv paths", function()
       "sirv:batch_delete: argument #1 must be a non-empty list of paths", "batch_delete")
     refused(sirv_client, function(c) return c:apply_meta("folder", { title = "t" }) end,
       "sirv:apply_meta: argument #1 (source) must be an absolute path", "apply_meta")
+    refused(sirv_client, function(c) return c:apply_meta({ "/a.jpg", "b.jpg" }, { title = "t" }) end,
+      "sirv:apply_meta: argument #1 (source[2]) must be an absolute path", "apply_meta list")
+    refused(sirv_client, function(c) return c:export_meta({ { path = "/a\0" } }, io.tmpfile()) end,
+      "sirv:export_meta: argument #1 (source[1])", "export_meta list")
     -- a path in a query: the one check, where sirv:call builds it (sirv:stat's hot path)
     refused(sirv_client, function(c) return c:stat("rel") end,
       "sirv:call('getFilesStat'): parameter 'filename' must be an absolute path", "stat")

@@ -23,6 +23,15 @@ function M.opener(source, opts, fn)
     return function(c) return bulk.from(c:readdir(source, ro)) end, true
   end
   local open, restartable = bulk.opener(source)
+  if open and bulk.is_list(source) then
+    -- a list is in memory: its paths are checked before the first call (an item
+    -- without a path still ends the run with summary.error, as from any source)
+    for i = 1, #source do
+      local v = source[i]
+      local p = type(v) == "table" and v.path or v
+      if type(p) == "string" then args.remote_path("sirv:" .. fn, ("argument #1 (source[%d])"):format(i), p, 4) end
+    end
+  end
   if open then return function() return open() end, restartable end
   if type(source) == "table" and (source.query ~= nil or source.sort ~= nil) then
     local params = { query = source.query, sort = source.sort, size = source.size }
