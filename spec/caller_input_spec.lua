@@ -241,6 +241,12 @@ describe("caller input: Sirv numbers and option tables", function()
       "sirv:apply_meta: argument #3 field 'concurrency'" },
     { "apply_meta max_wait NaN", function(c) return c:apply_meta({ "/a.jpg" }, { title = "t" }, { max_wait = NAN }) end,
       "sirv:apply_meta: argument #3 field 'max_wait'" },
+    { "call query number inf", function(c) return c:call("getFilesTusUrl", { location = "x", expiresIn = INF }) end,
+      "sirv:call('getFilesTusUrl'): parameter 'expiresIn' must be a finite number" },
+    { "call query number NaN", function(c) return c:stats("http", { from = NAN }) end,
+      "sirv:call('getStatsHttp'): parameter 'from' must be a finite number" },
+    { "search_page body NaN", function(c) return c:search_page{ query = "a", size = NAN } end,
+      "sirv:call('postFilesSearch'): cannot encode the body" },
     { "call sink with a NUL byte", function(c) return c:call("getFilesDownload", { filename = "/a", sink = "o\0" }) end,
       "sirv:call('getFilesDownload'): sink must be a local file path" },
     { "call body_file path with a NUL byte", function(c)

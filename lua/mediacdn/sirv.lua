@@ -13,6 +13,7 @@ local args = require "mediacdn.args"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 local D = core.defaults
+local huge = math.huge
 
 local M = {}
 
@@ -180,8 +181,14 @@ local function build_query(ep, params)
       end
     else
       local tv = type(v)
-      if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
-        error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+      if tv ~= "string" then -- (a string costs this one test, as before)
+        if tv == "number" then
+          if v ~= v or v == huge or v == -huge then -- would be sent as "nan" / "inf"
+            error(("sirv:call('%s'): parameter '%s' must be a finite number"):format(ep.name, q.name), 4)
+          end
+        elseif tv ~= "boolean" then
+          error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+        end
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
       if is_path_query(ep, q.name) and (tv ~= "string" or v:sub(1, 1) ~= "/" or v:find("\0", 1, true)) then
