@@ -27,7 +27,8 @@ describe("tus.upload argument checks", function()
         "tus.upload: opts.chunk_size must be a positive integer (bytes)")
     end
     assert.has_error(function() tus.upload("ftp://x", f) end, "tus.upload: endpoint must be an http(s) URL")
-    assert.has_error(function() tus.upload(EP, nil) end, "tus.upload: source must be a local file path")
+    assert.has_error(function() tus.upload(EP, nil) end,
+      "tus.upload: source must be a local file path (a non-empty string without NUL bytes) (got nil)")
     assert.has_error(function() tus.upload(EP, f, { checksum = "md5" }) end,
       'tus.upload: opts.checksum must be "sha256", "sha1" or false')
     assert.has_error(function() tus.upload(EP, f, { parallel = 0 }) end, "tus.upload: opts.parallel must be a positive integer")

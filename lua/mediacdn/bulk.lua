@@ -21,6 +21,7 @@
 -- docs/internals.md ("The bulk runner") gives every field and the summary.
 local errors = require "mediacdn.errors"
 local claims = require "mediacdn.shared.claims"
+local args = require "mediacdn.args"
 
 local type, ipairs, next, tostring = type, ipairs, next, tostring
 local setmetatable, getmetatable, pcall, error = setmetatable, getmetatable, pcall, error
@@ -351,7 +352,7 @@ function M.check_opts(opts, label, argn, level)
   if opts == nil then return {} end
   if type(opts) ~= "table" then bad("must be a table of options") end
   local c = opts.concurrency
-  if c ~= nil and (type(c) ~= "number" or c < 1 or c ~= floor(c)) then
+  if c ~= nil and (type(c) ~= "number" or c < 1 or c ~= floor(c) or c > args.MAX) then
     bad("field 'concurrency' must be a positive integer")
   end
   if opts.on_limit ~= nil and opts.on_limit ~= "stop" and opts.on_limit ~= "wait" then
@@ -360,14 +361,18 @@ function M.check_opts(opts, label, argn, level)
   if opts.journal ~= nil and type(opts.journal) ~= "string" and type(opts.journal) ~= "table" then
     bad("field 'journal' must be a file path or a shared journal {job =, lease =}")
   end
+  if type(opts.journal) == "string" then
+    args.local_path(label, ("argument #%d field 'journal'"):format(argn), opts.journal, level + 1)
+  end
   for _, k in ipairs{ "on_file", "on_wait" } do
     if opts[k] ~= nil and type(opts[k]) ~= "function" then bad(("field '%s' must be a function"):format(k)) end
   end
   if opts.out ~= nil and (type(opts.out) ~= "table" and io.type(opts.out) ~= "file") then
     bad("field 'out' must be a file handle")
   end
-  if opts.max_wait ~= nil and type(opts.max_wait) ~= "number" then
-    bad("field 'max_wait' must be a number of seconds")
+  local mw = opts.max_wait
+  if mw ~= nil and (type(mw) ~= "number" or not (mw >= 0 and mw <= 1e9)) then
+    bad("field 'max_wait' must be a number of seconds (0 to 1e9)")
   end
   return opts
 end
@@ -382,6 +387,15 @@ function M.run(r)
   if r.policy == nil or r.policy.decide == nil or type(r.clock) ~= "table" then
     error("bulk.run: fields 'policy' (a core.policy) and 'clock' (a transport) are required", 2)
   end
+  args.number("bulk.run", "field 'concurrency'", r.concurrency, 1, nil, true, DEFAULT_CONCURRENCY)
+  if r.on_limit ~= nil and r.on_limit ~= "stop" and r.on_limit ~= "wait" then
+    args.raise("bulk.run", "field 'on_limit'", '"stop" or "wait"', r.on_limit, 2)
+  end
+  args.number("bulk.run", "field 'max_wait'", r.max_wait, 0, 1e9, false, 0)
+  if r.journal ~= nil and r.journal ~= false and type(r.journal) ~= "string" and type(r.journal) ~= "table" then
+    args.raise("bulk.run", "field 'journal'", "a file path or a shared journal", r.journal, 2)
+  end
+  if type(r.journal) == "string" then args.local_path("bulk.run", "field 'journal'", r.journal) end
   local ctx = {
     open = r.open, restartable = r.restartable == true, work = r.work, emit = r.emit,
     on_limit = r.on_limit or "stop", on_file = r.on_file, on_wait = r.on_wait, max_wait = r.max_wait,

@@ -9,7 +9,10 @@
 --   local t = copts.transport(opts, "mediacdn.sirv.new")
 --   engine.new{ ..., limits = copts.limits(lim, "wait") }
 local D = require("mediacdn.core").defaults
-local type, error, tostring = type, error, tostring
+local args = require "mediacdn.args"
+local type, error, tostring, ipairs = type, error, tostring, ipairs
+-- the largest timeout or wait the binding accepts (csrc/core/mc_defaults.h MC_MAX_SECONDS)
+local MAX_SECONDS = 1e9
 
 local M = {}
 
@@ -18,14 +21,16 @@ local function check(cond, who, msg)
   if not cond then error(("%s: %s"):format(who, msg), 4) end
 end
 
---- A numeric option: default when nil, else a number within [lo, hi] (either may be nil).
+--- A numeric option: default when nil, else a finite number within [lo, hi]
+-- (either may be nil; hi defaults to MAX_SECONDS, the binding's largest timeout).
 function M.number(opts, k, default, who, lo, hi)
   local v = opts[k]
   if v == nil then return default end
   check(type(v) == "number" and v == v, who, ("option '%s' must be a number"):format(k))
-  check((not lo or v >= lo) and (not hi or v <= hi), who,
+  local top = hi or MAX_SECONDS
+  check((not lo or v >= lo) and v <= top, who,
     hi and ("option '%s' must be between %s and %s"):format(k, tostring(lo), tostring(hi))
-      or ("option '%s' must be a number >= %s"):format(k, tostring(lo)))
+      or ("option '%s' must be a number >= %s (at most 1e9)"):format(k, tostring(lo)))
   return v
 end
 
@@ -38,8 +43,33 @@ function M.transfer(opts, who)
     stall_timeout = M.number(opts, "stall_timeout", D.stall_timeout, who, 0),
     transfer_timeout = M.number(opts, "transfer_timeout", D.transfer_timeout, who, 0),
     max_wait = M.number(opts, "max_wait", D.max_wait, who, 0),
-    cainfo = opts.cainfo,
+    cainfo = opts.cainfo ~= nil and args.local_path(who, "option 'cainfo'", opts.cainfo, 4) or nil,
   }
+end
+
+--- The retry table of a client ({attempts, base, cap, deadline}; {} when nil),
+-- checked here so that a NaN, an infinity or an absurd count names the option
+-- (the policy core refuses some of them too, without saying whose option it was).
+function M.retry(opts, who)
+  local r = opts.retry
+  if r == nil then return {} end
+  check(type(r) == "table", who, "option 'retry' must be a table")
+  args.number(who, "option 'retry.attempts'", r.attempts, 1, 1000, true, 0, 4)
+  for _, k in ipairs{ "base", "cap", "deadline" } do
+    args.number(who, "option 'retry." .. k .. "'", r[k], 0, MAX_SECONDS, false, 0, 4)
+  end
+  return r
+end
+
+--- The pacing option of a client: nil, false or {threshold = 0..1, max_delay = seconds}.
+function M.pacing(opts, who)
+  local p = opts.pacing
+  check(p == nil or p == false or type(p) == "table", who, "option 'pacing' must be a table or false")
+  if type(p) == "table" then
+    args.number(who, "option 'pacing.threshold'", p.threshold, 0, 1, false, 0, 4)
+    args.number(who, "option 'pacing.max_delay'", p.max_delay, 0, MAX_SECONDS, false, 0, 4)
+  end
+  return p
 end
 
 --- The transport of a client: opts.transport as an object or a name (curl, resty),

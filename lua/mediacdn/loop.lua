@@ -505,7 +505,7 @@ function M.gather(fns, opts)
   end
   if opts ~= nil and type(opts) ~= "table" then error("loop.gather: opts must be a table", 2) end
   local conc = opts and opts.concurrency
-  if conc ~= nil and (type(conc) ~= "number" or conc < 1 or conc ~= floor(conc)) then
+  if conc ~= nil and (type(conc) ~= "number" or conc < 1 or conc ~= floor(conc) or conc == math.huge) then
     error("loop.gather: opts.concurrency must be a positive integer", 2)
   end
   local me = current_task()

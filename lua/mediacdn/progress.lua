@@ -10,9 +10,11 @@
 --   r:finish()    -- the last report (done = true), once
 -- The rate is an exponential moving average of the rate between reports, so a
 -- burst (a chunk confirmed at once) does not swing it; eta = (total-bytes)/rate.
+local args = require "mediacdn.args"
+
 local M = {}
 
-local type, error, setmetatable = type, error, setmetatable
+local type, error, setmetatable, ipairs = type, error, setmetatable, ipairs
 
 local Reporter = {}
 Reporter.__index = Reporter
@@ -25,15 +27,22 @@ function M.check(opts, fname)
     error(("%s: opts.on_progress must be a function"):format(fname), 3)
   end
   local iv = opts.progress_interval
-  if iv ~= nil and (type(iv) ~= "number" or iv < 0) then
-    error(("%s: opts.progress_interval must be a number of seconds >= 0"):format(fname), 3)
+  if iv ~= nil and (type(iv) ~= "number" or not (iv >= 0 and iv <= 1e9)) then
+    error(("%s: opts.progress_interval must be a number of seconds from 0 to 1e9"):format(fname), 3)
   end
 end
 
 --- A reporter, or nil when there is no callback (callers then skip reporting).
 function M.new(opts)
+  if type(opts) ~= "table" then error("progress.new: argument #1 must be a table of options", 2) end
   if not opts.on_progress then return nil end
   local clock = opts.clock
+  if type(opts.on_progress) ~= "function" or type(clock) ~= "function" then
+    error("progress.new: on_progress and clock must be functions", 2)
+  end
+  for _, k in ipairs{ "total", "start", "interval" } do
+    args.number("progress.new", "opts." .. k, opts[k], 0, nil, false, 0)
+  end
   local now = clock()
   return setmetatable({
     fn = opts.on_progress, total = opts.total, interval = opts.interval or 0.25,

@@ -102,11 +102,14 @@ function M.new(opts)
   argcheck(type(opts) == "table", "opts must be a table")
   argcheck(opts.host == nil or type(opts.host) == "string", "host must be a string")
   argcheck(opts.port == nil or type(opts.port) == "number", "port must be a number")
+  argcheck(opts.port == nil or (opts.port >= 1 and opts.port <= 65535 and opts.port % 1 == 0),
+    "port must be an integer from 1 to 65535")
   argcheck(opts.path == nil or type(opts.path) == "string", "path must be a string")
   argcheck(opts.password == nil or type(opts.password) == "string", "password must be a string")
-  argcheck(opts.db == nil or (type(opts.db) == "number" and opts.db >= 0), "db must be a non-negative number")
+  argcheck(opts.db == nil or (type(opts.db) == "number" and opts.db >= 0 and opts.db < 2 ^ 31 and opts.db % 1 == 0),
+    "db must be a non-negative integer")
   argcheck(opts.prefix == nil or type(opts.prefix) == "string", "prefix must be a string")
-  argcheck(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout > 0),
+  argcheck(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout > 0 and opts.timeout <= 1e9),
     "timeout must be a positive number")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "on_event must be a function")
   argcheck(opts.breaker == nil or type(opts.breaker) == "table", "breaker must be a table")

@@ -9,11 +9,13 @@ local schema = require "mediacdn.sirv.schema"
 local auth = require "mediacdn.sirv.auth"
 local ENDPOINTS = require "mediacdn.sirv.endpoints"
 local copts = require "mediacdn.client_options"
+local args = require "mediacdn.args"
 
 local url_escape, json_encode, json_decode = core.url_escape, core.json_encode, core.json_decode
 local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
 local byte, find, concat = string.byte, string.find, table.concat
 local D = core.defaults
+local huge = math.huge
 
 local M = {}
 
@@ -125,14 +127,11 @@ function M.new(opts)
     "client_secret is required (option client_secret or env SIRV_CLIENT_SECRET)")
   local base = opts.base_url or os.getenv("SIRV_BASE_URL") or DEFAULT_BASE
   argcheck(type(base) == "string" and base:match("^https?://"), "new", "base_url must be an http(s) URL")
-  local retry = opts.retry or {}
-  argcheck(type(retry) == "table", "new", "option 'retry' must be a table")
+  local retry = copts.retry(opts, WHO)
   local mode = opts.rate_limit or "wait"
   argcheck(mode == "wait" or mode == "fail", "new", "option 'rate_limit' must be \"wait\" or \"fail\"")
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
-  local pacing = opts.pacing
-  argcheck(pacing == nil or pacing == false or type(pacing) == "table", "new",
-    "option 'pacing' must be a table or false")
+  local pacing = copts.pacing(opts, WHO)
 
   local self = setmetatable({
     service = "sirv",
@@ -214,8 +213,14 @@ local function build_query(ep, f, params)
       end
     else
       local tv = type(v)
-      if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
-        error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+      if tv ~= "string" then -- (a string costs this one test, as before)
+        if tv == "number" then
+          if v ~= v or v == huge or v == -huge then -- would be sent as "nan" / "inf"
+            error(("sirv:call('%s'): parameter '%s' must be a finite number"):format(ep.name, q.name), 4)
+          end
+        elseif tv ~= "boolean" then
+          error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+        end
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
       if f.paths[q.name] and (tv ~= "string" or byte(v, 1) ~= 47 or find(v, "\0", 1, true)) then
@@ -266,6 +271,11 @@ local function build_body(ep, f, params, spec)
       if type(bf) ~= "table" or type(bf.path) ~= "string" then
         error(("sirv:call('%s'): body_file must be {path=, offset=, length=}"):format(ep.name), 4)
       end
+      -- what the binding refuses, refused before the token is fetched
+      local fn = ("sirv:call('%s')"):format(ep.name)
+      args.local_path(fn, "body_file.path", bf.path, 4)
+      args.number(fn, "body_file.offset", bf.offset, 0, nil, true, 0, 4)
+      args.number(fn, "body_file.length", bf.length, 0, nil, true, 0, 4)
       spec.body_file = { path = bf.path, offset = bf.offset or 0, length = bf.length }
     elseif params.body ~= nil then
       if type(params.body) ~= "string" then
@@ -350,7 +360,7 @@ function Sirv:call(name, params)
   spec.url = self.base_url .. ep.path .. build_query(ep, f, params)
   if ep.body_kind ~= "none" then build_body(ep, f, params, spec) end
   if ep.response_kind == "binary" and params.sink ~= nil then
-    if type(params.sink) ~= "string" then error(("sirv:call('%s'): sink must be a file path"):format(name), 2) end
+    args.local_path(("sirv:call('%s')"):format(name), "sink", params.sink)
     spec.sink = params.sink
   end
   if params.on_progress ~= nil then -- the transport reports body bytes (binary methods)

@@ -21,6 +21,7 @@ local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
 local engine = require "mediacdn.engine"
 local codes = require "mediacdn.sparevideos.codes"
+local args = require "mediacdn.args"
 
 local copts = require "mediacdn.client_options"
 local sv_sign, sv_payload, url_escape = core.sv_sign, core.sv_payload, core.url_escape
@@ -39,6 +40,7 @@ local DEFAULT_BASE = "https://devs.sparevideos.com/api/v1"
 local DEFAULT_THUMBS = "https://static.sparevideos.com/thumbnail"
 -- token lifetimes (sparevideos-api.md §9 item 19), seconds
 local DEFAULT_TTL = { initiate = 3600, convert = 30, file = 30, update = 30, delete = 120, list = 60 }
+local MAX_TTL = 366 * 86400 -- a token valid longer than a year is a mistake
 local SKEW_MIN = 2     -- a Date header is whole seconds: smaller differences are noise
 local RECENT = 8       -- tokens remembered for redaction
 
@@ -208,8 +210,7 @@ function M.new(opts)
     thumbs = base == DEFAULT_BASE and DEFAULT_THUMBS or (origin(base) .. "/thumbnail")
   end
   argcheck(type(thumbs) == "string" and thumbs:match("^https?://"), "new", "thumbnail_base must be an http(s) URL")
-  local retry = opts.retry or {}
-  argcheck(type(retry) == "table", "new", "option 'retry' must be a table")
+  local retry = copts.retry(opts, WHO)
   argcheck(opts.on_event == nil or type(opts.on_event) == "function", "new", "option 'on_event' must be a function")
   local ttl = {}
   for k, v in pairs(DEFAULT_TTL) do ttl[k] = v end
@@ -217,8 +218,8 @@ function M.new(opts)
   for k, v in pairs(opts.ttl or {}) do
     argcheck(DEFAULT_TTL[k] ~= nil, "new",
       ("ttl.%s is not a token kind (initiate, convert, file, update, delete, list)"):format(tostring(k)))
-    argcheck(type(v) == "number" and v >= 1 and v == floor(v), "new",
-      ("ttl.%s must be a positive integer number of seconds"):format(k))
+    argcheck(type(v) == "number" and v >= 1 and v <= MAX_TTL and v == floor(v), "new",
+      ("ttl.%s must be a positive integer number of seconds (at most a year)"):format(k))
     ttl[k] = v
   end
   local self = setmetatable({
@@ -283,9 +284,9 @@ function SV:_get(url, operation, path)
   return self.engine:perform(intent)
 end
 
+-- A file code argument (mediacdn.args.code: 1-128 visible ASCII characters).
 local function check_code(fn, code, n)
-  argcheck(type(code) == "string" and code ~= "", fn,
-    ("argument #%d (code) must be a non-empty file code string"):format(n or 1), 3)
+  args.code("sparevideos:" .. fn, ("argument #%d (code)"):format(n or 1), code, 4)
 end
 M.check_code = check_code
 
@@ -300,8 +301,7 @@ end
 -- Returns code, already (true when it had been asked before: code 100031).
 function SV:convert(code, opts)
   check_code("convert", code)
-  opts = opts or {}
-  argcheck(type(opts) == "table", "convert", "argument #2 must be a table of options")
+  opts = args.options("sparevideos:convert", 2, opts)
   for k, v in pairs(opts) do
     argcheck(k == "sd_only" or k == "mp4_only", "convert",
       ("unknown option '%s' (sd_only, mp4_only)"):format(tostring(k)))
@@ -341,6 +341,7 @@ function SV:update_file(code, opts)
   check_code("update_file", code)
   argcheck(type(opts) == "table" and type(opts.thumbnail) == "string" and opts.thumbnail ~= "", "update_file",
     "argument #2 must be {thumbnail = <file name from sv:thumbnails(code)>}")
+  args.options("sparevideos:update_file", 2, opts, { thumbnail = "string" })
   local x = { file_code = code, thumbnail = opts.thumbnail }
   self:_precheck("update_file", "update", x,
     { file_code = "argument #1 (code)", thumbnail = "argument #2 (thumbnail)" })
@@ -360,11 +361,12 @@ end
 -- (kind "timeout" when the deadline passes first).
 function SV:wait_ready(code, opts)
   check_code("wait_ready", code)
-  opts = opts or {}
-  argcheck(type(opts) == "table", "wait_ready", "argument #2 must be a table of options")
+  opts = args.options("sparevideos:wait_ready", 2, opts,
+    { timeout = "number", interval = "number", factor = "number", cap = "number" })
   for _, k in ipairs{ "timeout", "interval", "factor", "cap" } do
-    argcheck(opts[k] == nil or (type(opts[k]) == "number" and opts[k] > 0), "wait_ready",
-      ("option '%s' must be a positive number"):format(k))
+    local v = opts[k]
+    argcheck(v == nil or (v > 0 and v <= 1e9), "wait_ready",
+      ("option '%s' must be a positive number (at most 1e9)"):format(k))
   end
   local t = self.transport
   local deadline = t:now() + (opts.timeout or 1800)

@@ -29,6 +29,7 @@ local journal = require "mediacdn.tus.journal"
 local progress = require "mediacdn.progress"
 local run = require "mediacdn.tus.run"
 local mime = require "mediacdn.mime"
+local args = require "mediacdn.args"
 
 local M = { DEFAULT_CHUNK = 8 * 1024 * 1024 }
 
@@ -66,15 +67,27 @@ local function check_args(endpoint, source, opts)
   if type(endpoint) ~= "string" or not endpoint:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/]") then
     argerr("endpoint must be an http(s) URL")
   end
-  if type(source) ~= "string" or source == "" then argerr("source must be a local file path") end
+  args.local_path("tus.upload", "source", source, 0)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then argerr("opts must be a table") end
+  for _, k in ipairs{ "timeout", "connect_timeout", "stall_timeout", "progress_interval" } do
+    args.number("tus.upload", "opts." .. k, opts[k], 0, 1e9, false, 0, 0)
+  end
+  args.number("tus.upload", "opts.max_failures", opts.max_failures, 0, 1e6, true, 0, 0)
+  if opts.retry ~= nil and type(opts.retry) ~= "table" then argerr("opts.retry must be a table") end
+  if opts.transport ~= nil and (type(opts.transport) ~= "table" or type(opts.transport.request) ~= "function") then
+    argerr("opts.transport must be a transport object")
+  end
+  if opts.allow_foreign_location ~= nil and type(opts.allow_foreign_location) ~= "boolean" then
+    argerr("opts.allow_foreign_location must be a boolean")
+  end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.chunk_size = opts.chunk_size or M.DEFAULT_CHUNK
   if not is_int(o.chunk_size, 1) then argerr("opts.chunk_size must be a positive integer (bytes)") end
   o.parallel = opts.parallel or 1
   if not is_int(o.parallel, 1) then argerr("opts.parallel must be a positive integer") end
+  if o.parallel > 1024 then argerr("opts.parallel must be at most 1024 (partial uploads)") end
   if opts.checksum == nil then o.checksum = "sha256"
   elseif opts.checksum == false then o.checksum = nil
   elseif opts.checksum ~= "sha256" and opts.checksum ~= "sha1" then

@@ -35,6 +35,7 @@
 -- so the fleet as a whole still stays inside the limit; a 429 blocks this
 -- process until the reset. Events report the switch and the return.
 local mredis = require "mediacdn.redis"
+local margs = require "mediacdn.args"
 local algo_mod = require "mediacdn.shared.budget_algo"
 
 local setmetatable, type, tonumber, error, pairs, ipairs, next =
@@ -110,9 +111,13 @@ function M.new(opts)
   if type(opts.account) ~= "string" or opts.account == "" then
     error("mediacdn.shared.budget_store.new: opts.account must be a non-empty string", 2)
   end
-  local fleet = opts.fleet_size or 1
-  if type(fleet) ~= "number" or fleet < 1 then
-    error("mediacdn.shared.budget_store.new: opts.fleet_size must be a number >= 1", 2)
+  local fn = "mediacdn.shared.budget_store.new"
+  local fleet = margs.number(fn, "opts.fleet_size", opts.fleet_size, 1, 1e6, true, 1)
+  margs.number(fn, "opts.safety", opts.safety, 0, 0.99, false, 0)
+  margs.number(fn, "opts.burst", opts.burst, 0.01, 1, false, 0)
+  margs.number(fn, "opts.slack", opts.slack, 0, 1e6, false, 0)
+  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
+    margs.raise(fn, "opts.on_event", "a function", opts.on_event, 2)
   end
   return setmetatable({
     redis = opts.redis, account = opts.account,

@@ -27,6 +27,7 @@
 -- nil, err and pauses (the bulk runner waits and says so); it never runs an
 -- item it could not claim.
 local mredis = require "mediacdn.redis"
+local args = require "mediacdn.args"
 
 local setmetatable, type, tostring, error, floor = setmetatable, type, tostring, error, math.floor
 
@@ -71,8 +72,12 @@ function M.new(opts)
     error("mediacdn.shared.journal.new: opts.job must be a non-empty string (names the job)", 2)
   end
   local lease = opts.lease or 30
-  if type(lease) ~= "number" or lease <= 0 then
+  if type(lease) ~= "number" or not (lease > 0 and lease <= 1e6) then
     error("mediacdn.shared.journal.new: opts.lease must be a positive number of seconds", 2)
+  end
+  args.number("mediacdn.shared.journal.new", "opts.keep", opts.keep, 1, 1e9, false, 0)
+  if opts.worker ~= nil and (type(opts.worker) ~= "string" or opts.worker == "") then
+    args.raise("mediacdn.shared.journal.new", "opts.worker", "a non-empty string", opts.worker, 2)
   end
   return setmetatable({
     redis = opts.redis, job = opts.job,

@@ -42,6 +42,13 @@ Policy.__index = function(self, k)
 end
 
 function M.wrap(c, store, opts)
+  if (type(c) ~= "table" and type(c) ~= "userdata") or c.observe == nil or c.admit == nil then
+    error("mediacdn.shared.policy.wrap: argument #1 must be a core.policy", 2)
+  end
+  if type(store) ~= "table" or type(store.reserve) ~= "function" or type(store.observe) ~= "function" then
+    error("mediacdn.shared.policy.wrap: argument #2 must be a budget store (mediacdn.shared.budget_store)", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then error("mediacdn.shared.policy.wrap: argument #3 must be a table", 2) end
   opts = opts or {}
   if type(opts.clock) ~= "table" or type(opts.clock.sleep) ~= "function" then
     error("mediacdn.shared.policy.wrap: opts.clock must be a transport (now, sleep)", 2)

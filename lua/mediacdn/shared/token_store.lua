@@ -39,6 +39,7 @@
 -- successful Redis call resumes sharing (another event).
 local auth = require "mediacdn.sirv.auth"
 local mredis = require "mediacdn.redis"
+local args = require "mediacdn.args"
 
 local setmetatable, tostring, tonumber, type, error = setmetatable, tostring, tonumber, type, error
 local format, match = string.format, string.match
@@ -96,6 +97,19 @@ local random_id = mredis.random_id
 function M.new(opts)
   if type(opts) ~= "table" or type(opts.redis) ~= "table" or type(opts.redis.eval) ~= "function" then
     error("mediacdn.shared.token_store.new: opts.redis must be a mediacdn.redis client", 2)
+  end
+  local fn = "mediacdn.shared.token_store.new"
+  args.number(fn, "opts.lock_ttl", opts.lock_ttl, 0.001, 86400, false, 0)
+  args.number(fn, "opts.refresh_ahead", opts.refresh_ahead, 0, 0.99, false, 0)
+  args.number(fn, "opts.cache", opts.cache, 0, 86400, false, 0)
+  args.number(fn, "opts.poll", opts.poll, 0.001, 60, false, 0)
+  args.number(fn, "opts.poll_max", opts.poll_max, 0.001, 60, false, 0)
+  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
+    args.raise(fn, "opts.on_event", "a function", opts.on_event, 2)
+  end
+  local fb = opts.fallback
+  if fb ~= nil and (type(fb) ~= "table" or type(fb.get) ~= "function" or type(fb.set) ~= "function") then
+    args.raise(fn, "opts.fallback", "a token store {get, set, lock, unlock, delete}", fb, 2)
   end
   local redis = opts.redis
   -- the per-process fallback sleeps and reads the clock through the Redis client

@@ -7,6 +7,7 @@
 -- after retries RAISES the error object, annotated with the page number and the
 -- query or folder: an iterator never ends early in silence. One page is held at a time.
 local errors = require "mediacdn.errors"
+local args = require "mediacdn.args"
 
 local M = {}
 
@@ -103,8 +104,9 @@ end
 
 --- for entry in sirv:readdir(dir, {recursive = bool}) do ... end
 function M.readdir(client, dir, opts)
-  if type(dir) ~= "string" then error("sirv:readdir: argument #1 must be a folder path", 3) end
-  opts = opts or {}
+  -- checked here, not at the first page: a misuse raises at the call
+  args.remote_path("sirv:readdir", "argument #1 (dir)", dir, 4)
+  opts = args.options("sirv:readdir", 2, opts, { recursive = "boolean" }, 4)
   local cur = new_cursor{ client = client, fetch = readdir_fetch, dir = dir, stack = {},
     recursive = opts.recursive == true, describe = "readdir " .. dir }
   return iterate(cur)
@@ -212,12 +214,18 @@ end
 -- opts.scroll_ttl: seconds Sirv keeps a scroll context (default 30).
 function M.search(client, params, opts)
   if type(params) ~= "table" then error("sirv:search: argument #1 must be a table {query=, sort=}", 3) end
-  opts = opts or {}
+  opts = args.options("sirv:search", 2, opts, { scroll_ttl = "number" }, 4)
   for k in pairs(params) do
     if k ~= "query" and k ~= "sort" and k ~= "size" then
       error(("sirv:search: unknown field '%s' (the iterator pages by itself)"):format(tostring(k)), 3)
     end
   end
+  if params.query ~= nil and type(params.query) ~= "string" then
+    error("sirv:search: field 'query' must be a string", 3)
+  end
+  if params.sort ~= nil and type(params.sort) ~= "table" then error("sirv:search: field 'sort' must be a table", 3) end
+  args.number("sirv:search", "field 'size'", params.size, 1, nil, true, 100, 4)
+  args.number("sirv:search", "option 'scroll_ttl'", opts.scroll_ttl, 6, 86400, false, 30, 4)
   local cur = new_cursor{ client = client, fetch = search_fetch, mode = "offset", from = 0, total = 0,
     query = params.query, sort = params.sort or { ["filename.raw"] = "asc" },
     size = math.min(params.size or 100, 100), scroll_ttl = opts.scroll_ttl or 30,

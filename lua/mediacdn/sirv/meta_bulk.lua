@@ -5,6 +5,7 @@
 -- on_limit = "stop" the work goes through a view of the client that fails fast.
 local bulk = require "mediacdn.bulk"
 local meta = require "mediacdn.sirv.meta"
+local args = require "mediacdn.args"
 
 local type, setmetatable, tostring = type, setmetatable, tostring
 local argerror, str = meta.argerror, meta.str
@@ -16,10 +17,21 @@ local M = {}
 -- (folders, searches and lists do; iterators and pull functions do not).
 function M.opener(source, opts, fn)
   if type(source) == "string" then
+    -- a misuse raises here, not in the walk (where it would become the run's error)
+    args.remote_path("sirv:" .. fn, "argument #1 (source)", source, 4)
     local ro = { recursive = opts.recursive == true }
     return function(c) return bulk.from(c:readdir(source, ro)) end, true
   end
   local open, restartable = bulk.opener(source)
+  if open and bulk.is_list(source) then
+    -- a list is in memory: its paths are checked before the first call (an item
+    -- without a path still ends the run with summary.error, as from any source)
+    for i = 1, #source do
+      local v = source[i]
+      local p = type(v) == "table" and v.path or v
+      if type(p) == "string" then args.remote_path("sirv:" .. fn, ("argument #1 (source[%d])"):format(i), p, 4) end
+    end
+  end
   if open then return function() return open() end, restartable end
   if type(source) == "table" and (source.query ~= nil or source.sort ~= nil) then
     local params = { query = source.query, sort = source.sort, size = source.size }

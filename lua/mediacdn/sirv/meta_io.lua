@@ -10,6 +10,7 @@ local csv = require "mediacdn.csv"
 local bulk = require "mediacdn.bulk"
 local meta = require "mediacdn.sirv.meta"
 local meta_bulk = require "mediacdn.sirv.meta_bulk"
+local args = require "mediacdn.args"
 
 local null = core.null
 local json_encode, json_decode = core.json_encode, core.json_decode
@@ -67,6 +68,7 @@ end
 -- An open handle for dest (a path or a handle) and whether we own it.
 local function open_dest(dest, fn)
   if type(dest) == "string" then
+    args.local_path("sirv:" .. fn, "argument #2 (dest)", dest, 4)
     local h, err = io.open(dest, "wb")
     if not h then return nil, local_error("cannot open " .. dest .. ": " .. tostring(err)) end
     return h, true
@@ -255,6 +257,7 @@ function M.import(client, src, opts)
   if type(src) ~= "string" and io.type(src) ~= "file" then
     argerror("import_meta", 1, "must be a file path or handle")
   end
+  if type(src) == "string" then args.local_path("sirv:import_meta", "argument #1 (src)", src) end
   opts = bulk.check_opts(opts, "sirv:import_meta", 2)
   local format = pick_format(opts, src, "import_meta", 2)
   local dry = opts.dry_run == true

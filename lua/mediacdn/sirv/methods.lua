@@ -6,12 +6,27 @@ local files = require "mediacdn.files"
 local sirv_tus = require "mediacdn.sirv.tus"
 local sirv_download = require "mediacdn.sirv.download"
 local progress = require "mediacdn.progress"
+local args = require "mediacdn.args"
 local null = require("mediacdn.core").null
 
 return function(Sirv)
+  -- The type of a path that goes into a query: sirv:call checks its content
+  -- (absolute, no NUL byte) once, where the query is built.
   local function check_path(fn, v, argn)
     if type(v) ~= "string" then
       error(("sirv:%s: argument #%d must be a path string (got %s)"):format(fn, argn or 1, type(v)), 3)
+    end
+  end
+
+  -- A path that does not go through a checked query (or goes elsewhere first).
+  local function remote_path(fn, v, argn, name, level)
+    return args.remote_path("sirv:" .. fn, ("argument #%d (%s)"):format(argn, name or "path"), v, level or 4)
+  end
+
+  -- A table of set fields (options, poi, jwt): a table.
+  local function check_table(fn, v, argn)
+    if type(v) ~= "table" then
+      error(("sirv:%s: argument #%d must be a table (got %s)"):format(fn, argn, type(v)), 3)
     end
   end
 
@@ -60,9 +75,15 @@ return function(Sirv)
   -- progress_interval report the bytes sent; opts.resumable (or a local file above
   -- opts.tus_threshold, 300 MiB) goes through tus (mediacdn.sirv.tus).
   function Sirv:upload(remote, source, opts)
-    check_path("upload", remote)
+    remote_path("upload", remote, 1) -- a tus upload sends other requests first
     opts = opts or {}
     if type(opts) ~= "table" then error("sirv:upload: argument #3 must be a table of options", 2) end
+    if type(source) == "string" then args.local_path("sirv:upload", "argument #2 (source)", source) end
+    if opts.content_type ~= nil and (type(opts.content_type) ~= "string" or opts.content_type == "") then
+      error("sirv:upload: option 'content_type' must be a non-empty string", 2)
+    end
+    args.number("sirv:upload", "option 'tus_threshold'", opts.tus_threshold, 0, nil, false, 0)
+    progress.check(opts, "sirv:upload")
     -- tus: asked for, or a local file above Sirv's standard-upload size
     if type(source) == "string" and opts.resumable ~= false then
       local size = opts.resumable and 0 or files.size(source)
@@ -92,7 +113,6 @@ return function(Sirv)
     else
       error("sirv:upload: argument #2 must be a local path, {data = string} or a file handle", 2)
     end
-    progress.check(opts, "sirv:upload")
     local rep = progress.new{ on_progress = opts.on_progress, interval = opts.progress_interval,
       total = params.body_file and params.body_file.length or #params.body,
       clock = function() return self.transport:now() end }
@@ -115,11 +135,12 @@ return function(Sirv)
   -- memory does not grow with the file. A path is written atomically and resumes
   -- a cut transfer. opts: on_progress, progress_interval.
   function Sirv:download(path, dest, opts)
-    check_path("download", path)
+    remote_path("download", path, 1) -- a download to a path builds its own requests
     opts = opts or {}
     if type(opts) ~= "table" then error("sirv:download: argument #3 must be a table of options", 2) end
     progress.check(opts, "sirv:download")
     if type(dest) == "string" then
+      args.local_path("sirv:download", "argument #2 (dest)", dest)
       -- resumable: dest.part continues where a cut (or killed) transfer stopped
       return sirv_download.download(self, path, dest, opts)
     elseif io.type(dest) == "file" then
@@ -169,6 +190,9 @@ return function(Sirv)
   function Sirv:fetch(url_or_items, filename)
     local items = url_or_items
     if type(url_or_items) == "string" then
+      if not url_or_items:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/]") then
+        args.raise("sirv:fetch", "argument #1 (url)", "an http(s) URL", url_or_items, 2)
+      end
       check_path("fetch", filename, 2)
       items = { { url = url_or_items, filename = filename } }
     elseif type(items) ~= "table" then
@@ -258,6 +282,7 @@ return function(Sirv)
   function Sirv:options(path, set)
     check_path("options", path)
     if set == nil then return self:call("getFilesOptions", { filename = path }) end
+    check_table("options", set, 2)
     local p = { filename = path }
     for k, v in pairs(set) do p[k] = v end
     return self:call("postFilesOptions", p)
@@ -267,6 +292,7 @@ return function(Sirv)
   function Sirv:poi(path, set)
     check_path("poi", path)
     if set == nil then return self:call("getFilesPoi", { filename = path }) end
+    check_table("poi", set, 2)
     local p = { filename = path }
     for k, v in pairs(set) do p[k] = v end
     return self:call("postFilesPoi", p)
@@ -274,12 +300,16 @@ return function(Sirv)
 
   function Sirv:delete_poi(path, name)
     check_path("delete_poi", path)
+    if type(name) ~= "string" or name == "" then -- without a name the call is another one
+      error("sirv:delete_poi: argument #2 (name) must be a point-of-interest name", 2)
+    end
     return self:call("deleteFilesPoi", { filename = path, name = name })
   end
 
   --- A JWT-protected URL: jwt(path, {key=, alias=, expiresIn=, secureParams=, insecureParams=}).
   function Sirv:jwt(path, opts)
     check_path("jwt", path)
+    if opts ~= nil then check_table("jwt", opts, 2) end
     local p = { filename = path }
     for k, v in pairs(opts or {}) do p[k] = v end
     return self:call("postFilesJwt", p)
@@ -312,11 +342,11 @@ return function(Sirv)
   function Sirv:wait_job(kind, id, opts)
     local op = JOB_POLL[kind]
     if not op then error("sirv:wait_job: kind must be \"zip\" or \"batch_delete\"", 2) end
-    if type(id) ~= "string" then error("sirv:wait_job: argument #2 must be a job id string", 2) end
-    opts = opts or {}
+    if type(id) ~= "string" or id == "" then error("sirv:wait_job: argument #2 must be a job id string", 2) end
+    opts = args.options("sirv:wait_job", 3, opts)
     local t = self.transport
-    local deadline = t:now() + (opts.timeout or 300)
-    local delay = opts.interval or 0.5
+    local deadline = t:now() + args.number("sirv:wait_job", "option 'timeout'", opts.timeout, 0, 1e9, false, 300)
+    local delay = args.number("sirv:wait_job", "option 'interval'", opts.interval, 0.01, 1e9, false, 0.5)
     while true do
       local r, err = self:call(op, { id = id })
       if r == nil then return nil, err end
@@ -331,7 +361,14 @@ return function(Sirv)
   end
 
   local function start_job(self, op, kind, paths, extra, opts)
-    if type(paths) ~= "table" then error(("sirv:%s: argument #1 must be a list of paths"):format(kind), 3) end
+    if type(paths) ~= "table" or paths[1] == nil then
+      error(("sirv:%s: argument #1 must be a non-empty list of paths"):format(kind), 3)
+    end
+    for i = 1, #paths do remote_path(kind, paths[i], 1, ("paths[%d]"):format(i), 5) end
+    opts = args.options("sirv:" .. kind, 2, opts, nil, 4)
+    if opts.wait ~= nil and type(opts.wait) ~= "boolean" then
+      error(("sirv:%s: option 'wait' must be a boolean"):format(kind), 3)
+    end
     local p = { filenames = paths }
     for k, v in pairs(extra) do p[k] = v end
     local r, err = self:call(op, p)
@@ -343,7 +380,8 @@ return function(Sirv)
 
   --- Start a ZIP job ({id}); with opts.wait, wait and return {progress=100, result={...}}.
   function Sirv:zip(paths, opts)
-    return start_job(self, "postFilesZip", "zip", paths, { zipFilename = opts and opts.name }, opts)
+    return start_job(self, "postFilesZip", "zip", paths, { zipFilename = type(opts) == "table" and opts.name or nil },
+      opts)
   end
 
   --- Start a batch delete job ({id}); with opts.wait, wait for it.
@@ -357,7 +395,10 @@ return function(Sirv)
   function Sirv:storage() return self:call("getAccountStorage") end
   function Sirv:users() return self:call("getAccountUsers") end
   function Sirv:billing_plan() return self:call("getBillingPlan") end
-  function Sirv:user(id) return self:call("getUser", { userId = id }) end
+  function Sirv:user(id)
+    if type(id) ~= "string" or id == "" then error("sirv:user: argument #1 (id) must be a user id string", 2) end
+    return self:call("getUser", { userId = id })
+  end
 
   --- API limits per bucket; also seeds the client's rate-limit budgets.
   function Sirv:limits()
@@ -368,6 +409,9 @@ return function(Sirv)
 
   --- The client's current view of a budget ({limit, remaining, reset}) or all of them.
   function Sirv:budget(type_name)
+    if type_name ~= nil and type(type_name) ~= "string" then
+      error("sirv:budget: argument #1 must be a rate-limit type string (e.g. \"rest:global\") or nil", 2)
+    end
     if type_name then return self.policy:budget(type_name) end
     return self.policy:budgets()
   end

@@ -18,6 +18,7 @@ local core = require "mediacdn.core"
 local errors = require "mediacdn.errors"
 local tus = require "mediacdn.tus"
 local mime = require "mediacdn.mime"
+local args = require "mediacdn.args"
 
 local M = {
   THRESHOLD = 300 * 1024 * 1024,   -- sirv:upload switches to tus above this
@@ -111,7 +112,31 @@ local function wait_visible(client, remote, size, limit)
   end
 end
 
+-- Check the tus options before the first request (locations, a minted URL)
+-- goes out; raises at the caller of sirv:upload.
+local function check_opts(opts)
+  local fn = "sirv:upload"
+  if opts.location ~= nil and (type(opts.location) ~= "string" or opts.location == "") then
+    args.raise(fn, "option 'location'", '"auto" or a location id string', opts.location, 4)
+  end
+  args.number(fn, "option 'chunk_size'", opts.chunk_size, 1, nil, true, 0, 5)
+  args.number(fn, "option 'parallel'", opts.parallel, 1, 1024, true, 0, 5)
+  args.number(fn, "option 'max_size'", opts.max_size, 0, nil, false, 0, 5)
+  if opts.wait_visible ~= false then
+    args.number(fn, "option 'wait_visible'", opts.wait_visible, 0, 1e9, false, 0, 5)
+  end
+  local c = opts.checksum
+  if c ~= nil and c ~= false and c ~= "sha256" and c ~= "sha1" then
+    args.raise(fn, "option 'checksum'", '"sha256", "sha1" or false', c, 4)
+  end
+  local j = opts.journal
+  if j ~= nil and j ~= false and type(j) ~= "string" and type(j) ~= "table" then
+    args.raise(fn, "option 'journal'", "a directory path, a store {get, set, delete} or false", j, 4)
+  end
+end
+
 function M.upload(client, remote, path, opts)
+  check_opts(opts)
   local size, reason, detail = core.file_size(path)
   if not size then
     return nil, sirv_error("local", ("cannot upload %s: %s"):format(path, tostring(detail)), { reason = reason })

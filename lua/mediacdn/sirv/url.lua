@@ -163,7 +163,7 @@ function M.srcset(base, path, options, spec)
   local out = {}
   if type(spec.widths) == "table" then
     for i, w in ipairs(spec.widths) do
-      if type(w) ~= "number" or w <= 0 or w ~= floor(w) then
+      if type(w) ~= "number" or w <= 0 or w ~= floor(w) or w == huge then
         raise("srcset", ("widths[%d] must be a positive integer"):format(i))
       end
       out[i] = M.build(base, path, with(options, "w", w)) .. (" %dw"):format(w)
@@ -174,7 +174,9 @@ function M.srcset(base, path, options, spec)
       raise("srcset", "a dpr srcset needs options.w or options.h as a number of pixels")
     end
     for i, d in ipairs(spec.dpr) do
-      if type(d) ~= "number" or d <= 0 then raise("srcset", ("dpr[%d] must be a positive number"):format(i)) end
+      if type(d) ~= "number" or not (d > 0 and d < huge) then
+        raise("srcset", ("dpr[%d] must be a positive number"):format(i))
+      end
       local o = with(options, "w", type(w) == "number" and floor(w * d + 0.5) or nil,
         "h", type(h) == "number" and floor(h * d + 0.5) or nil)
       out[i] = M.build(base, path, o) .. " " .. (d == floor(d) and ("%d"):format(d) or tostring(d)) .. "x"

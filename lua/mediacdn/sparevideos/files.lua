@@ -9,6 +9,7 @@
 local errors = require "mediacdn.errors"
 local core = require "mediacdn.core"
 local iter = require "mediacdn.sirv.iter"
+local args = require "mediacdn.args"
 
 local type, tonumber, tostring, ipairs, setmetatable = type, tonumber, tostring, ipairs, setmetatable
 local array_mt = core.array_mt
@@ -34,8 +35,7 @@ return function(SV, M)
 
   --- One page of the file list: opts.page (1-based) or opts.url (a nextPageUrl).
   function SV:files_page(opts)
-    opts = opts or {}
-    argcheck(type(opts) == "table", "files_page", "argument #1 must be a table {page=} or {url=}")
+    opts = args.options("sparevideos:files_page", 1, opts, { page = "number", url = "string" })
     local url
     if opts.url ~= nil then
       argcheck(type(opts.url) == "string", "files_page", "option 'url' must be a string")
@@ -44,8 +44,7 @@ return function(SV, M)
       end
       url = strip_token(opts.url)
     elseif opts.page ~= nil then
-      argcheck(type(opts.page) == "number" and opts.page >= 1 and opts.page == math.floor(opts.page), "files_page",
-        "option 'page' must be a positive integer")
+      args.number("sparevideos:files_page", "option 'page'", opts.page, 1, nil, true)
       url = self.base_url .. "/me/files" .. (opts.page > 1 and ("?page=" .. math.floor(opts.page)) or "")
     end
     local doc, err = self:_call("list", nil, url)
@@ -90,10 +89,8 @@ return function(SV, M)
   --- for f in sv:files(opts) do ... end: every file over every page (f.code, f.page).
   -- opts.page: start there. A page that fails (after retries) or repeats raises.
   function SV:files(opts)
-    opts = opts or {}
-    argcheck(type(opts) == "table", "files", "argument #1 must be a table of options")
-    argcheck(opts.page == nil or (type(opts.page) == "number" and opts.page >= 1), "files",
-      "option 'page' must be a positive integer")
+    opts = args.options("sparevideos:files", 1, opts, { page = "number" })
+    args.number("sparevideos:files", "option 'page'", opts.page, 1, nil, true, 1)
     local cur = iter.new_cursor{ client = self, fetch = fetch, next = { page = opts.page or 1 },
       expect = opts.page or 1, seen_pages = {}, seen_urls = {}, describe = "sparevideos files" }
     return iter.iterate(cur)
@@ -105,10 +102,7 @@ return function(SV, M)
   function SV:delete(list)
     argcheck(type(list) == "table", "delete", "argument #1 (codes) must be a list of file codes")
     argcheck(#list > 0, "delete", "argument #1 (codes) must not be empty")
-    for i, c in ipairs(list) do
-      argcheck(type(c) == "string" and c ~= "", "delete",
-        ("argument #1 (codes): item %d must be a non-empty string"):format(i))
-    end
+    for i = 1, #list do args.code("sparevideos:delete", ("argument #1 (codes): item %d"):format(i), list[i]) end
     local done = 0
     for first = 1, #list, DELETE_BATCH do
       local batch = setmetatable({}, array_mt)

@@ -4,6 +4,7 @@
 --   sv:thumbnail_url(code, { name =, size =, cache_bust = })
 local errors = require "mediacdn.errors"
 local core = require "mediacdn.core"
+local args = require "mediacdn.args"
 
 local url_escape, json_decode = core.url_escape, core.json_decode
 local type, tonumber, tostring, pairs = type, tonumber, tostring, pairs
@@ -17,13 +18,12 @@ return function(SV, M)
   -- opts.cache_bust: append ?t=<now> (after a thumbnail change, as the plugin does).
   function SV:thumbnail_url(code, opts)
     check_code("thumbnail_url", code)
-    opts = opts or {}
-    argcheck(type(opts) == "table", "thumbnail_url", "argument #2 must be a table {name=, size=, cache_bust=}")
+    opts = args.options("sparevideos:thumbnail_url", 2, opts,
+      { name = "string", size = "number", cache_bust = "boolean" })
     argcheck(opts.name == nil or (type(opts.name) == "string" and opts.name ~= ""), "thumbnail_url",
       "option 'name' must be a thumbnail file name")
     local size = opts.size
-    argcheck(size == nil or (type(size) == "number" and size >= 1 and size == math.floor(size)),
-      "thumbnail_url", "option 'size' must be a positive integer (pixels)")
+    args.number("sparevideos:thumbnail_url", "option 'size' (pixels)", size, 1, 65535, true, 0)
     argcheck(opts.name ~= nil or opts.size ~= nil, "thumbnail_url", "give a name (exact image) or a size (resized)")
     local base = self.thumbnail_base .. "/" .. url_escape(code)
     local url

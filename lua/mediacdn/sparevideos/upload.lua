@@ -20,6 +20,7 @@ local errors = require "mediacdn.errors"
 local files = require "mediacdn.files"
 local mime = require "mediacdn.mime"
 local codes = require "mediacdn.sparevideos.codes"
+local args = require "mediacdn.args"
 
 local url_escape = core.url_escape
 local type, tostring, tonumber, pcall, error = type, tostring, tonumber, pcall, error
@@ -223,8 +224,8 @@ return function(SV, M)
   function SV:upload(source, opts)
     argcheck(type(source) == "string" and source ~= "", "upload",
       "argument #1 (path_or_url) must be a local file path or an http(s) URL")
-    opts = opts or {}
-    argcheck(type(opts) == "table", "upload", "argument #2 must be a table of options")
+    opts = args.options("sparevideos:upload", 2, opts, { on_progress = "function", filename = "string",
+      content_type = "string", poll_interval = "number", timeout = "number", retry = "boolean" })
     argcheck(opts.on_progress == nil or type(opts.on_progress) == "function", "upload",
       "option 'on_progress' must be a function")
     for _, k in ipairs{ "filename", "content_type" } do
@@ -232,8 +233,8 @@ return function(SV, M)
         ("option '%s' must be a non-empty string"):format(k))
     end
     for _, k in ipairs{ "poll_interval", "timeout" } do
-      argcheck(opts[k] == nil or (type(opts[k]) == "number" and opts[k] > 0), "upload",
-        ("option '%s' must be a positive number"):format(k))
+      argcheck(opts[k] == nil or (opts[k] > 0 and opts[k] <= 1e9), "upload",
+        ("option '%s' must be a positive number of seconds (at most 1e9)"):format(k))
     end
     if source:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
       argcheck(source:match("^https?://[^/]") ~= nil, "upload", "argument #1 (path_or_url) is not a valid http(s) URL")

@@ -5,6 +5,8 @@
 --
 --   local defaults = options.check(opts, "transport.curl.new")  -- raises on misuse
 --   req = options.apply(defaults, req)   -- a copy only when something is filled in
+local args = require "mediacdn.args"
+
 local type, pairs, error = type, pairs, error
 
 local M = {}
@@ -27,6 +29,10 @@ function M.check(opts, where)
       if type(v) ~= ty then
         error(("%s: opts.%s must be a %s"):format(where, k, ty), 3)
       end
+      -- what the binding would refuse at the first request, refused here
+      if k == "cainfo" then args.local_path(where, "opts.cainfo", v, 4)
+      elseif k == "max_body" then args.number(where, "opts.max_body", v, 1, nil, false, nil, 4)
+      else args.number(where, "opts." .. k, v, 0, 1e9, false, nil, 4) end
       defaults[k] = v
       any = true
     end

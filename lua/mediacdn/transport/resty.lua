@@ -52,6 +52,7 @@
 local core = require "mediacdn.core"
 local options = require "mediacdn.transport.options"
 local phase = require "mediacdn.transport.phase"
+local args = require "mediacdn.args"
 
 local rawget = rawget
 local ipairs = ipairs
@@ -632,6 +633,8 @@ function M.new(opts)
   if not ngx or not ngx.socket then
     error(phase.unavailable_error(nil), 2)
   end
+  args.number("transport.resty.new", "opts.keepalive_timeout", opts.keepalive_timeout, 0, 1e9, false, 0)
+  args.number("transport.resty.new", "opts.pool_size", opts.pool_size, 1, 1e6, true, 0)
   return setmetatable({
     name = "resty",
     defaults = defaults,
