@@ -7,6 +7,7 @@
 #include "mc_defaults.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -78,6 +79,25 @@ void *mc_lua_handle_check(lua_State *L, int idx, const mc_lua_class *cls) {
 
 /* core.defaults: mc_defaults_list plus the version (integral values as
 ** integers, so that 30 prints as 30 under Lua 5.4). */
+double mc_lua_opt_number(lua_State *L, int t, const char *who, const char *k, double def,
+                         double lo, double hi, int integral) {
+  double v;
+  lua_getfield(L, t, k);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s: option '%s' must be a number", who, k);
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v >= lo && v <= hi) || (integral && v != floor(v))) {
+    char range[80]; /* lua_pushfstring has no %.0f */
+    snprintf(range, sizeof range, "%s from %.0f to %.0f", integral ? "an integer" : "a number", lo, hi);
+    luaL_error(L, "%s: option '%s' must be %s", who, k, range);
+  }
+  return v;
+}
+
 static void lcore_push_defaults(lua_State *L) {
   const mc_default *d;
   lua_newtable(L);

@@ -59,6 +59,15 @@ void *mc_lua_handle_new(lua_State *L, const mc_lua_class *cls, size_t size);
 /* The open handle of type cls at idx; raises for a closed one. */
 void *mc_lua_handle_check(lua_State *L, int idx, const mc_lua_class *cls);
 
+/* ---- option tables (mc_lua.c) ------------------------------------------- */
+
+/* t[k] as a number in [lo, hi] (def when nil), an integer when integral is
+** set. Anything else raises "<who>: option 'k' must be ..." before the value
+** is converted (a double out of an integer type's range converted as is would
+** be undefined behaviour). */
+double mc_lua_opt_number(lua_State *L, int t, const char *who, const char *k, double def,
+                         double lo, double hi, int integral);
+
 /* ---- request descriptors (mc_lua_request.c) ----------------------------- */
 
 /*

@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -81,14 +82,11 @@ static const char *opt_str(lua_State *L, const char *k) {
   return v;
 }
 
-static double opt_num(lua_State *L, const char *k, double def) {
-  double v;
-  lua_getfield(L, 1, k);
-  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
-  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "tus_upload: '%s' must be a number", k);
-  v = lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return v;
+#define MC_TUS_MAX_BYTES 9007199254740992.0 /* 2^53: every integer a double holds */
+
+/* An integer option of the config table in [lo, hi] (raises otherwise). */
+static double opt_int(lua_State *L, const char *k, double def, double lo, double hi) {
+  return mc_lua_opt_number(L, 1, "tus_upload", k, def, lo, hi, 1);
 }
 
 static int opt_bool(lua_State *L, const char *k, int def) {
@@ -116,7 +114,10 @@ static void read_caps(lua_State *L, mc_tus_caps *caps) {
   lua_getfield(L, c, "sha256");
   caps->sha256 = lua_toboolean(L, -1);
   lua_getfield(L, c, "max_size");
-  if (lua_type(L, -1) == LUA_TNUMBER) caps->max_size = (int64_t)lua_tonumber(L, -1);
+  if (lua_type(L, -1) == LUA_TNUMBER) { /* a server's Tus-Max-Size: unknown unless in range */
+    double v = lua_tonumber(L, -1);
+    if (v >= 0 && v <= MC_TUS_MAX_BYTES) caps->max_size = (int64_t)v;
+  }
   lua_getfield(L, c, "extensions");
   if (lua_istable(L, -1)) {
     for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
@@ -161,9 +162,9 @@ static int l_tus_upload(lua_State *L) {
   c.endpoint = opt_str(L, "endpoint");
   c.upload_url = opt_str(L, "upload_url");
   c.path = opt_str(L, "path");
-  c.offset = (int64_t)opt_num(L, "offset", 0);
-  c.length = (int64_t)opt_num(L, "length", -1);
-  c.chunk_size = (int64_t)opt_num(L, "chunk_size", 8 * 1024 * 1024);
+  c.offset = (int64_t)opt_int(L, "offset", 0, 0, MC_TUS_MAX_BYTES);
+  c.length = (int64_t)opt_int(L, "length", -1, -1, MC_TUS_MAX_BYTES);
+  c.chunk_size = (int64_t)opt_int(L, "chunk_size", 8 * 1024 * 1024, 1, MC_TUS_MAX_BYTES);
   ck = opt_str(L, "checksum");
   if (ck) {
     c.checksum = mc_fp_algo_from_name(ck);
@@ -172,9 +173,9 @@ static int l_tus_upload(lua_State *L) {
   c.discover = opt_bool(L, "discover", 1);
   c.with_upload = opt_bool(L, "with_upload", 1);
   c.allow_foreign_location = opt_bool(L, "allow_foreign_location", 0);
-  c.max_failures = (int)opt_num(L, "max_failures", 0);
-  c.max_recreate = (int)opt_num(L, "max_recreate", -1);
-  c.seed = (uint64_t)opt_num(L, "seed", 0);
+  c.max_failures = (int)opt_int(L, "max_failures", 0, 0, 1e9);
+  c.max_recreate = (int)opt_int(L, "max_recreate", -1, -1, 1e9);
+  c.seed = (uint64_t)opt_int(L, "seed", 0, 0, MC_TUS_MAX_BYTES);
   concat = opt_str(L, "concat");
   if (concat) {
     if (strcmp(concat, "partial") == 0) c.concat = MC_TUS_PARTIAL;
@@ -189,12 +190,10 @@ static int l_tus_upload(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 1, "retry");
   if (lua_istable(L, -1)) {
+    int r = lua_gettop(L);
     memset(&pol, 0, sizeof pol);
-    lua_getfield(L, -1, "base");
-    pol.base = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.25;
-    lua_getfield(L, -2, "cap");
-    pol.cap = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 30;
-    lua_pop(L, 2);
+    pol.base = mc_lua_opt_number(L, r, "tus_upload retry", "base", 0.25, 0, 1e6, 0);
+    pol.cap = mc_lua_opt_number(L, r, "tus_upload retry", "cap", 30, 0, 1e6, 0);
     pol.attempts = 5;
     c.policy = &pol;
   }
@@ -455,14 +454,18 @@ static int l_tus_fingerprint(lua_State *L) {
 
 static int l_file_digest(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  int64_t off = (int64_t)luaL_checknumber(L, 2);
-  int64_t len = (int64_t)luaL_checknumber(L, 3);
+  double offd = luaL_checknumber(L, 2), lend = luaL_checknumber(L, 3);
+  int64_t off, len;
   mc_fp_algo algo = mc_fp_algo_from_name(luaL_optstring(L, 4, "sha256"));
   unsigned char d[MC_FP_MAX_DIGEST];
   char hex[2 * MC_FP_MAX_DIGEST + 1], err[300];
   int64_t size = 0;
   mc_fp_status s;
   if (!algo) return luaL_argerror(L, 4, "\"sha1\" or \"sha256\" expected");
+  luaL_argcheck(L, offd >= 0 && offd <= MC_TUS_MAX_BYTES && offd == floor(offd), 2, "offset: an integer from 0 to 2^53");
+  luaL_argcheck(L, lend >= 0 && lend <= MC_TUS_MAX_BYTES && lend == floor(lend), 3, "length: an integer from 0 to 2^53");
+  off = (int64_t)offd;
+  len = (int64_t)lend;
   s = mc_file_digest_range(path, off, len, algo, d, &size, err, sizeof err);
   if (s != MC_FP_OK) return push_fp_error(L, s, err);
   mc_hex(d, mc_fp_digest_len(algo), hex);
