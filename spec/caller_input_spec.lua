@@ -567,3 +567,42 @@ describe("caller input: the transports' new(opts)", function()
     assert.is_table(require("mediacdn.transport.curl").new{ timeout = 5, max_body = 1024 })
   end)
 end)
+
+describe("caller input: the binding's tus_upload and file_digest", function()
+  -- mediacdn.tus checks its options first; the binding under it must not
+  -- convert an out-of-range double to an integer either (undefined behaviour)
+  it("core.tus_upload raises for out-of-range numbers, naming the option", function()
+    local cases = {
+      { { offset = 1e300 }, "option 'offset' must be an integer from 0 to" },
+      { { offset = -1 }, "option 'offset' must be an integer from 0 to" },
+      { { length = -2 }, "option 'length' must be an integer from -1 to" },
+      { { chunk_size = 0 }, "option 'chunk_size' must be an integer from 1 to" },
+      { { chunk_size = 1.5 }, "option 'chunk_size' must be an integer from 1 to" },
+      { { max_failures = 1e30 }, "option 'max_failures' must be an integer from 0 to" },
+      { { max_recreate = NAN }, "option 'max_recreate' must be an integer from -1 to" },
+      { { seed = -INF }, "option 'seed' must be an integer from 0 to" },
+      { { retry = { base = NAN } }, "tus_upload retry: option 'base' must be a number from 0 to" },
+      { { retry = { cap = 1e300 } }, "tus_upload retry: option 'cap' must be a number from 0 to" },
+      { { offset = "0" }, "option 'offset' must be a number" },
+    }
+    for _, c in ipairs(cases) do
+      local cfg = { endpoint = "http://127.0.0.1:1/files", path = "/dev/null" }
+      for k, v in pairs(c[1]) do cfg[k] = v end
+      local ok, err = pcall(core.tus_upload, cfg)
+      assert.is_false(ok)
+      assert.is_truthy(tostring(err):find(c[2], 1, true), tostring(err))
+    end
+    local u = core.tus_upload{ endpoint = "http://127.0.0.1:1/files", path = "/dev/null",
+      offset = 0, length = 0, chunk_size = 1, max_failures = 3, seed = 7, retry = { base = 0, cap = 1 } }
+    assert.is_not_nil(u)
+    u:close()
+  end)
+
+  it("core.file_digest refuses a range it cannot hold", function()
+    for _, r in ipairs{ { 1e300, 1 }, { -1, 1 }, { 0, INF }, { 0, 0.5 }, { NAN, 1 } } do
+      local ok, err = pcall(core.file_digest, "/dev/null", r[1], r[2])
+      assert.is_false(ok)
+      assert.is_truthy(tostring(err):find("an integer from 0 to 2^53", 1, true), tostring(err))
+    end
+  end)
+end)
