@@ -364,6 +364,13 @@ end
 -- The headers of a call without a body (read only: the engine copies them).
 local ACCEPT_JSON = { Accept = "application/json" }
 
+-- Perform a call's intent; the documented result, or nil, err.
+local function perform(eng, ep, spec)
+  local res, err = eng:perform(spec)
+  if not res then return nil, err end
+  return decode_result(ep, spec, res)
+end
+
 --- Call any documented Sirv method by name with one flat params table.
 -- Returns the decoded JSON, true for an empty success, or nil, err.
 function Sirv:call(name, params)
@@ -385,9 +392,7 @@ function Sirv:call(name, params)
       -- the intent itself (the engine only reads it: concurrent calls may
       -- share it), while the bucket and the mode it holds are still the call's
       if hit and hit.bucket == bucket and hit.rate_limit == rate_limit then
-        local res, err = eng:perform(hit)
-        if not res then return nil, err end
-        return decode_result(ep, hit, res)
+        return perform(eng, ep, hit)
       end
       url = hit and hit.url
     else
@@ -424,9 +429,26 @@ function Sirv:call(name, params)
     spec.timeout = math.max(self.timeout, CONVERSION_TIMEOUT)
     spec.stall_timeout = spec.timeout
   end
-  local res, err = eng:perform(spec)
-  if not res then return nil, err end
-  return decode_result(ep, spec, res)
+  return perform(eng, ep, spec)
+end
+
+--- sirv:call(name, { [p] = value }) for an endpoint whose only parameter is
+-- p (the ergonomic methods' path: no params table once the client kept the
+-- call's intent for that value).
+function Sirv:_call_single(name, value)
+  local ep = ENDPOINTS[name]
+  local f = FACTS[ep] or facts(ep)
+  local built = f.plain and self._built[ep]
+  local hit = built and built[value]
+  if hit then
+    local eng = self.engine
+    local rate_limit = self.rate_limit
+    if rate_limit == eng.limits.rate_limit then rate_limit = nil end
+    if hit.bucket == (self.buckets[name] or ep.bucket or "rest:global") and hit.rate_limit == rate_limit then
+      return perform(eng, ep, hit)
+    end
+  end
+  return self:call(name, { [f.single] = value })
 end
 
 require("mediacdn.sirv.methods")(Sirv)

@@ -93,7 +93,7 @@ function Auth:token(now)
   local store, t = self.store, self.clock
   for _ = 1, 5 do
     local token, usable_until = store:get(self.key)
-    if fresh(token, usable_until, now or t:now()) then return token end
+    if token and usable_until and usable_until > (now or t:now()) then return token end -- fresh
     now = nil -- (a later round reads the clock)
     local got, lerr = store:lock(self.key, self.lock_timeout)
     if got == nil then
