@@ -27,8 +27,22 @@ typedef struct lpolicy {
 
 static const mc_lua_class l_policy_class; /* defined below its methods */
 
+/* Registry key (its address) of the mediacdn.Policy metatable, so that the
+** per-call check compares metatables without looking its name up. */
+static const char l_policy_mt_key = 0;
+
+/* The open policy at index 1 (raises as mc_lua_handle_check does). */
 static lpolicy *check_policy(lua_State *L) {
-  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class);
+  lpolicy *p = (lpolicy *)lua_touserdata(L, 1);
+  if (p && lua_getmetatable(L, 1)) {
+    int same;
+    lua_pushlightuserdata(L, (void *)&l_policy_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same && p->h.open) return p;
+  }
+  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class); /* raises the usual error */
 }
 
 /* A numeric field of an outcome table (any real number). */
@@ -489,5 +503,8 @@ void mc_lua_register_policy(lua_State *L) {
     {NULL, NULL}
   };
   mc_lua_class_register(L, &l_policy_class);
+  lua_pushlightuserdata(L, (void *)&l_policy_mt_key);
+  luaL_getmetatable(L, l_policy_class.name);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   luaL_setfuncs(L, fns, 0);
 }
