@@ -287,8 +287,9 @@ function Engine:perform(intent)
     end
     attempt = attempt + 1
     local req = descriptor(self, intent)
-    -- (the clock read for admit, as the signer's now unless admit slept since)
-    local sok, serr = self.sign(req, intent, attempt, not slept and now0 or nil)
+    -- (the clock read for admit, as the signer's now unless admit slept since;
+    -- a wrapper policy may wait inside its admit: then the signer reads it)
+    local sok, serr = self.sign(req, intent, attempt, not slept and self.core_policy and now0 or nil)
     if not sok then return nil, serr end
     if self.sink then -- (no event table is built for an engine without a sink)
       self:emit{ type = "request", operation = intent.operation, method = intent.method,
