@@ -88,6 +88,49 @@ describe("core.policy, fewer calls per attempt", function()
     assert.equal("fail", (p:admit("rest:post:files:search", 1, { rate_limit = "fail", consume = true })))
     assert.equal(0, p:budget("rest:post:files:search").remaining)
   end)
+
+  it("admit takes the options as arguments too, with the same answers", function()
+    local B, RESET = "rest:post:files:search", 4102444800
+    local function seeded(remaining)
+      local p = core.policy{}
+      p:seed({ [B] = { limit = 100, remaining = remaining, reset = RESET } })
+      return p
+    end
+    local a, b = seeded(90), seeded(90)
+    assert.same({ a:admit(B, 1, { consume = true }) }, { b:admit(B, 1, nil, nil, true) })
+    assert.equal(89, b:budget(B).remaining)
+    assert.same({ a:admit(B, 1) }, { b:admit(B, 1, nil, nil, false) })
+    assert.equal(89, b:budget(B).remaining) -- (not counted without consume)
+    a, b = seeded(0), seeded(0)
+    local fa = { a:admit(B, RESET - 50, { rate_limit = "fail", consume = true }) }
+    local fb = { b:admit(B, RESET - 50, "fail", nil, true) }
+    assert.same(fa, fb)
+    assert.same({ "fail", 50, B, RESET }, fb)
+    assert.equal(0, b:budget(B).remaining)
+    -- "wait" within max_wait waits; beyond it fails, as with the table
+    assert.same({ a:admit(B, RESET - 50, { rate_limit = "wait", max_wait = 60 }) },
+      { b:admit(B, RESET - 50, "wait", 60) })
+    assert.equal("wait", (b:admit(B, RESET - 50, "wait", 60)))
+    assert.same({ a:admit(B, RESET - 50, { rate_limit = "wait", max_wait = 10 }) },
+      { b:admit(B, RESET - 50, "wait", 10) })
+    assert.equal("fail", (b:admit(B, RESET - 50, "wait", 10)))
+    assert.has_error(function() b:admit(B, 1, "later") end)
+    assert.has_error(function() b:admit(B, 1, nil, "soon") end)
+  end)
+
+  it("observe_type returns the bucket named by X-RateLimit-Type, else rest:global", function()
+    local p = core.policy{}
+    local h = lower(RATE)
+    assert.equal("rest:post:files:search", p:observe_type(h))
+    h["x-ratelimit-type"] = nil
+    assert.equal("rest:global", p:observe_type(h))
+    h["x-ratelimit-type"] = ""
+    assert.equal("rest:global", p:observe_type(h))
+    local long = "rest:" .. ("x"):rep(100) -- the core keeps 63 bytes of a name
+    h["x-ratelimit-type"] = long
+    assert.equal(long:sub(1, 63), p:observe_type(h))
+    assert.equal(90, p:budget(long:sub(1, 63)).remaining)
+  end)
 end)
 
 describe("sirv:call per call", function()
@@ -146,5 +189,92 @@ describe("sirv:call per call", function()
     assert.equal(urls[1], urls[4])
     assert.has_error(function() sirv:stat("rel/path") end)
     assert.has_error(function() sirv:stat("/a\0b") end)
+  end)
+
+  it("a kept intent follows the bucket learned since and a view's fail-fast mode", function()
+    local t = fake.new()
+    local sirv = client(t)
+    local h = {}
+    for k, v in pairs(RATE) do h[k] = v end
+    h["X-RateLimit-Type"], h["X-RateLimit-Remaining"] = "rest:get:files:stat", "50"
+    t:push{ status = 200, headers = h, body = "{}" }
+    assert(sirv:stat("/a.jpg"))
+    assert.equal("rest:get:files:stat", sirv.buckets.getFilesStat)
+    -- the same value again: counted against the learned bucket
+    t:push{ status = 200, headers = {}, body = "{}" }
+    assert(sirv:stat("/a.jpg"))
+    assert.equal(49, sirv.policy:budget("rest:get:files:stat").remaining)
+    -- that bucket empty: a view that fails fast (as sirv.meta_bulk makes) fails
+    -- without sending, the client itself waits for the reset
+    local reset = t.clock + 100
+    sirv.policy:seed({ ["rest:get:files:stat"] = { limit = 100, remaining = 0, reset = reset } })
+    local view = setmetatable({ rate_limit = "fail" }, { __index = sirv })
+    local sent = #t.requests
+    for _ = 1, 2 do
+      local res, err = view:stat("/a.jpg")
+      assert.is_nil(res)
+      assert.equal("rate_limited", err.kind)
+      assert.equal(reset, err.reset_at)
+      res, err = view:call("getFilesStat", { filename = "/a.jpg" })
+      assert.is_nil(res)
+      assert.equal("rate_limited", err.kind)
+    end
+    assert.equal(sent, #t.requests)
+    t:push{ status = 200, headers = {}, body = '{"size":1}' }
+    assert.same({ size = 1 }, sirv:stat("/a.jpg"))
+    assert.is_true(t.slept >= 100)
+    assert.equal(sent + 1, #t.requests)
+  end)
+
+  it("sends the bearer of the current token after a refresh", function()
+    local t = fake.new()
+    local n = 0
+    t:route(function(req)
+      if req.url:find("/v2/token", 1, true) then
+        n = n + 1
+        return { status = 200, headers = {}, body = '{"token":"tok-' .. n .. '","expiresIn":1200}', bytes = 1 }
+      end
+    end)
+    local sirv = require("mediacdn.sirv").new{ base_url = "http://sirv.test", client_id = "id",
+      client_secret = "secret", transport = t }
+    t:push{ status = 200, headers = {}, body = "{}" }
+    t:push{ status = 401, headers = {}, body = "{}" }
+    t:push{ status = 200, headers = {}, body = "{}" }
+    assert(sirv:stat("/a.jpg"))
+    assert(sirv:stat("/a.jpg"))
+    local auth = {}
+    for _, r in ipairs(t.requests) do
+      if not r.url:find("/v2/token", 1, true) then auth[#auth + 1] = r.headers.Authorization end
+    end
+    assert.same({ "Bearer tok-1", "Bearer tok-1", "Bearer tok-2" }, auth)
+  end)
+end)
+
+describe("mediacdn.engine passthrough", function()
+  local engine = require "mediacdn.engine"
+  local function make(passthrough)
+    local t = fake.new()
+    local eng = engine.new{ service = "x", transport = t, policy = core.policy{},
+      sign = function() return true end, passthrough = passthrough }
+    t:push{ status = 200, headers = {}, body = "" }
+    assert(eng:perform{ operation = "op", method = "GET", url = "http://x.test/", idempotent = true,
+      headers = { A = "1" }, max_body = 7, future_field = "f" })
+    return t.requests[1]
+  end
+
+  it("passes unknown intent fields through by default, and not with passthrough = false", function()
+    local on, off = make(nil), make(false)
+    assert.equal("f", on.future_field)
+    assert.is_nil(off.future_field)
+    for _, req in ipairs{ on, off } do
+      assert.equal(7, req.max_body)
+      assert.same({ A = "1" }, req.headers)
+      assert.is_nil(req.operation)
+      assert.is_nil(req.idempotent)
+    end
+    assert.has_error(function()
+      engine.new{ service = "x", transport = fake.new(), policy = core.policy{},
+        sign = function() return true end, passthrough = "no" }
+    end)
   end)
 end)

@@ -64,29 +64,31 @@ int mc_budgets_set(mc_budgets *b, const char *type, long limit, long remaining, 
 
 /* Parse a decimal header value; returns 1 on success. A value that is not a
 ** finite number in [0, max] is treated as absent (a hostile or broken server
-** must not make the conversion to long undefined). */
-static int header_num(const mc_headers *h, const char *name, double max, double *out) {
-  const char *v = mc_headers_get(h, name);
+** must not make the conversion to long undefined). Plain digits (what Sirv
+** sends), up to 15 of them, are read directly: exact in a double, and the
+** same value strtod gives; anything else goes through strtod. */
+static int header_num(const char *v, double max, double *out) {
   char *end;
-  double d;
+  double d = 0;
+  const char *p = v;
   if (!v || !*v) return 0;
-  d = strtod(v, &end);
-  if (end == v || !isfinite(d) || d < 0 || d > max) return 0;
+  while (*p >= '0' && *p <= '9' && p - v < 15) d = d * 10 + (*p++ - '0');
+  if (*p != '\0') {
+    d = strtod(v, &end);
+    if (end == v || !isfinite(d)) return 0;
+  }
+  if (d < 0 || d > max) return 0;
   *out = d;
   return 1;
 }
 
-/* Read one family ("x-ratelimit-" or "x-global-ratelimit-") into out. */
-static int read_family(const mc_headers *h, const char *prefix, mc_budget *out) {
-  char name[64];
+/* Read one family (its limit, remaining and reset values) into out. */
+static int read_family(const char *lim, const char *rem, const char *rst, mc_budget *out) {
   double limit = -1, remaining = -1, reset = 0;
   int any = 0;
-  strcpy(name, prefix); strcat(name, "limit");
-  any |= header_num(h, name, MC_RATE_COUNT_MAX, &limit);
-  strcpy(name, prefix); strcat(name, "remaining");
-  any |= header_num(h, name, MC_RATE_COUNT_MAX, &remaining);
-  strcpy(name, prefix); strcat(name, "reset");
-  any |= header_num(h, name, DBL_MAX, &reset);
+  any |= header_num(lim, MC_RATE_COUNT_MAX, &limit);
+  any |= header_num(rem, MC_RATE_COUNT_MAX, &remaining);
+  any |= header_num(rst, DBL_MAX, &reset);
   if (!any) return 0;
   out->limit = (long)limit;
   out->remaining = (long)remaining;
@@ -94,15 +96,17 @@ static int read_family(const mc_headers *h, const char *prefix, mc_budget *out) 
   return 1;
 }
 
-int mc_budgets_parse(const mc_headers *h, mc_rate_observation *obs) {
+int mc_budgets_parse_values(const char *const values[MC_RATE_H_COUNT], mc_rate_observation *obs) {
   const char *type;
   memset(obs, 0, sizeof *obs);
-  if (read_family(h, "x-global-ratelimit-", &obs->global)) {
+  if (read_family(values[MC_RATE_H_GLOBAL_LIMIT], values[MC_RATE_H_GLOBAL_REMAINING],
+                  values[MC_RATE_H_GLOBAL_RESET], &obs->global)) {
     obs->has_global = 1;
     strcpy(obs->global.type, MC_GLOBAL_BUCKET);
   }
-  if (read_family(h, "x-ratelimit-", &obs->type)) {
-    type = mc_headers_get(h, "x-ratelimit-type");
+  if (read_family(values[MC_RATE_H_LIMIT], values[MC_RATE_H_REMAINING], values[MC_RATE_H_RESET],
+                  &obs->type)) {
+    type = values[MC_RATE_H_TYPE];
     strncpy(obs->type.type, (type && *type) ? type : MC_GLOBAL_BUCKET, sizeof obs->type.type - 1);
     if (strcmp(obs->type.type, MC_GLOBAL_BUCKET) == 0 && !obs->has_global) {
       /* older responses: the X-RateLimit-* family describes the global bucket */
@@ -113,6 +117,13 @@ int mc_budgets_parse(const mc_headers *h, mc_rate_observation *obs) {
     }
   }
   return obs->has_global || obs->has_type;
+}
+
+int mc_budgets_parse(const mc_headers *h, mc_rate_observation *obs) {
+  const char *values[MC_RATE_H_COUNT];
+  int i;
+  for (i = 0; i < MC_RATE_H_COUNT; i++) values[i] = mc_headers_get(h, mc_budgets_header_names[i]);
+  return mc_budgets_parse_values(values, obs);
 }
 
 int mc_budgets_apply(mc_budgets *b, const mc_rate_observation *obs) {

@@ -42,7 +42,13 @@ typedef struct mc_limit_hit {
   double reset_at;                /* epoch seconds as stated (may be fractional); 0 unknown */
 } mc_limit_hit;
 
-/* The header names a response's rate limits are read from (lower case). */
+/* The header names a response's rate limits are read from (lower case), in
+** this order (NULL-terminated after MC_RATE_H_COUNT names). */
+enum {
+  MC_RATE_H_LIMIT, MC_RATE_H_REMAINING, MC_RATE_H_RESET, MC_RATE_H_TYPE,
+  MC_RATE_H_GLOBAL_LIMIT, MC_RATE_H_GLOBAL_REMAINING, MC_RATE_H_GLOBAL_RESET,
+  MC_RATE_H_COUNT
+};
 extern const char *const mc_budgets_header_names[];
 
 /* Copy a bucket name (NULL: "") into a MC_BUCKET_NAME_MAX buffer, truncating. */
@@ -56,6 +62,10 @@ int mc_budgets_set(mc_budgets *b, const char *type, long limit, long remaining, 
 /* Parse both header families into obs without touching any budget. Returns 1
 ** if any rate header was present, else 0. */
 int mc_budgets_parse(const mc_headers *h, mc_rate_observation *obs);
+/* The same from the values already looked up: values[i] is the value of
+** mc_budgets_header_names[i] (NULL when absent), i < MC_RATE_H_COUNT. For a
+** caller that holds the headers in its own table (the binding): no lookup. */
+int mc_budgets_parse_values(const char *const values[MC_RATE_H_COUNT], mc_rate_observation *obs);
 /* Update the buckets from an observation. Returns 0, -1 on OOM. */
 int mc_budgets_apply(mc_budgets *b, const mc_rate_observation *obs);
 /* Parse both header families and update the buckets; fills obs. Returns 1 if

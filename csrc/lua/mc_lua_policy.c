@@ -27,8 +27,22 @@ typedef struct lpolicy {
 
 static const mc_lua_class l_policy_class; /* defined below its methods */
 
+/* Registry key (its address) of the mediacdn.Policy metatable, so that the
+** per-call check compares metatables without looking its name up. */
+static const char l_policy_mt_key = 0;
+
+/* The open policy at index 1 (raises as mc_lua_handle_check does). */
 static lpolicy *check_policy(lua_State *L) {
-  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class);
+  lpolicy *p = (lpolicy *)lua_touserdata(L, 1);
+  if (p && lua_getmetatable(L, 1)) {
+    int same;
+    lua_pushlightuserdata(L, (void *)&l_policy_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same && p->h.open) return p;
+  }
+  return (lpolicy *)mc_lua_handle_check(L, 1, &l_policy_class); /* raises the usual error */
 }
 
 /* A numeric field of an outcome table (any real number). */
@@ -166,8 +180,6 @@ static void push_budget(lua_State *L, const mc_budget *b) {
   lua_setfield(L, -2, "reset");
 }
 
-#define RATE_HEADERS_MAX 16
-
 /* Registry key of the list of mc_budgets_header_names as Lua strings, made
 ** once per Lua state: the per-response lookups then hash no C string. */
 static const char l_policy_names_key = 0;
@@ -179,8 +191,8 @@ static void push_rate_names(lua_State *L) {
   lua_rawget(L, LUA_REGISTRYINDEX);
   if (lua_istable(L, -1)) return;
   lua_pop(L, 1);
-  lua_createtable(L, RATE_HEADERS_MAX, 0);
-  for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
+  lua_createtable(L, MC_RATE_H_COUNT, 0);
+  for (i = 0; i < MC_RATE_H_COUNT; i++) {
     lua_pushstring(L, mc_budgets_header_names[i]);
     lua_rawseti(L, -2, i + 1);
   }
@@ -191,34 +203,34 @@ static void push_rate_names(lua_State *L) {
 
 /*
 ** Read the known rate-limit headers (mc_budgets_header_names) of the header
-** table at index t into obs. The header list borrows the names and the Lua
-** strings (kept on the stack until parsed): once per response, no copy and no
-** allocation, so nothing can leak if a Lua call raised. Returns 1 when any
-** was present, 0 when none (-1 was out of memory; no longer possible).
+** table at index t into obs: each name looked up once in the table, the
+** values borrowed from the Lua strings (kept on the stack until parsed): no
+** copy and no allocation, so nothing can leak if a Lua call raised. Returns 1
+** when any was present, 0 when none. Leaves the header values on the stack
+** above the list of names (the caller's top + 1 + i + 1 is the value of name
+** i), the caller restores its top.
 */
 static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
-  int i, base = lua_gettop(L), names, r;
-  mc_header items[RATE_HEADERS_MAX];
-  mc_headers h;
-  h.items = items;
-  h.count = 0;
-  h.cap = RATE_HEADERS_MAX;
-  luaL_checkstack(L, RATE_HEADERS_MAX + 2, "rate-limit headers");
+  const char *values[MC_RATE_H_COUNT];
+  int i, names, any = 0;
+  luaL_checkstack(L, MC_RATE_H_COUNT + 2, "rate-limit headers");
   push_rate_names(L);
   names = lua_gettop(L);
-  for (i = 0; mc_budgets_header_names[i] && i < RATE_HEADERS_MAX; i++) {
+  for (i = 0; i < MC_RATE_H_COUNT; i++) {
     lua_rawgeti(L, names, i + 1);
     lua_rawget(L, t);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      items[h.count].name = (char *)(uintptr_t)mc_budgets_header_names[i]; /* borrowed: never freed */
-      items[h.count].value = (char *)(uintptr_t)lua_tostring(L, -1);      /* on the stack */
-      h.count++;
+      values[i] = lua_tostring(L, -1); /* on the stack */
+      any = 1;
+    } else {
+      values[i] = NULL;
     }
   }
-  r = h.count ? mc_budgets_parse(&h, obs) : 0;
-  if (!h.count) memset(obs, 0, sizeof *obs);
-  lua_settop(L, base);
-  return r;
+  if (!any) {
+    memset(obs, 0, sizeof *obs);
+    return 0;
+  }
+  return mc_budgets_parse_values(values, obs);
 }
 
 /* p:observe(headers) -> {type=,limit=,remaining=,reset=, global={...}} | nil */
@@ -227,8 +239,9 @@ static int l_policy_observe(lua_State *L) {
   mc_rate_observation obs;
   int r;
   luaL_checktype(L, 2, LUA_TTABLE);
-  r = parse_rate_headers(L, 2, &obs);
-  if (r < 0) return luaL_error(L, "out of memory");
+  lua_settop(L, 2);
+  r = parse_rate_headers(L, 2, &obs); /* (copies what it keeps) */
+  lua_settop(L, 2);
   if (r == 0) {
     lua_pushnil(L);
     return 1;
@@ -252,16 +265,21 @@ static int l_policy_observe(lua_State *L) {
 static int l_policy_observe_type(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_rate_observation obs;
-  int r;
+  const char *type;
   luaL_checktype(L, 2, LUA_TTABLE);
-  r = parse_rate_headers(L, 2, &obs);
-  if (r < 0) return luaL_error(L, "out of memory");
-  if (r == 0) {
+  lua_settop(L, 2);
+  if (!parse_rate_headers(L, 2, &obs)) {
     lua_pushnil(L);
     return 1;
   }
   if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
-  lua_pushstring(L, obs.has_type ? obs.type.type : obs.global.type);
+  type = obs.has_type ? obs.type.type : obs.global.type;
+  /* the X-RateLimit-Type value itself when that is the name (most answers;
+  ** then no new string is made), else the name as the core holds it */
+  if (lua_type(L, 4 + MC_RATE_H_TYPE) == LUA_TSTRING && strcmp(lua_tostring(L, 4 + MC_RATE_H_TYPE), type) == 0)
+    lua_pushvalue(L, 4 + MC_RATE_H_TYPE);
+  else
+    lua_pushstring(L, type);
   return 1;
 }
 
@@ -323,7 +341,8 @@ static void read_limit_inputs(lua_State *L, int t, mc_outcome *o) {
   lua_getfield(L, t, "headers");
   if (lua_type(L, -1) == LUA_TTABLE) {
     int hidx = lua_gettop(L);
-    if (parse_rate_headers(L, hidx, &o->rate) < 0) luaL_error(L, "out of memory");
+    parse_rate_headers(L, hidx, &o->rate); /* (copies what it keeps) */
+    lua_settop(L, hidx);
     lua_getfield(L, hidx, "retry-after");
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char *v = lua_tostring(L, -1);
@@ -388,12 +407,16 @@ static int l_policy_decide(lua_State *L) {
 
 /*
 ** p:admit(bucket, now [, {rate_limit=, max_wait=, consume=}])
+** p:admit(bucket, now, rate_limit, max_wait, consume)
 ** -> action, delay, ratelimit_type, reset_at
 ** Before sending: "send" now, "pace" (sleep delay, then send), "wait" (the
 ** bucket ratelimit_type is empty until reset_at: sleep delay, then send), or
 ** "fail" (empty, and this call may not wait: rate_limited). With consume =
 ** true a request that will go (any action but "fail") is also counted
-** against bucket as p:consume(bucket) would: one call instead of two.
+** against bucket as p:consume(bucket) would: one call instead of two. The
+** options come in a table or as arguments 4-6 (rate_limit "wait" | "fail" |
+** nil, max_wait a number | nil, consume): the engine's per-attempt form, which
+** reads no table field.
 */
 static int l_policy_admit(lua_State *L) {
   lpolicy *p = check_policy(L);
@@ -403,11 +426,24 @@ static int l_policy_admit(lua_State *L) {
   double max_wait = -1;
   int consume = 0;
   mc_decision d;
-  if (!lua_isnoneornil(L, 4)) {
-    luaL_checktype(L, 4, LUA_TTABLE);
+  if (lua_type(L, 4) == LUA_TTABLE) {
     mode = opt_rate_mode(L, 4);
     max_wait = opt_field_real(L, 4, "max_wait", -1);
     consume = opt_field_bool(L, 4, "consume");
+  } else {
+    if (!lua_isnoneornil(L, 4)) {
+      const char *m = lua_type(L, 4) == LUA_TSTRING ? lua_tostring(L, 4) : NULL;
+      if (m && strcmp(m, "wait") == 0) mode = MC_RATE_WAIT;
+      else if (m && strcmp(m, "fail") == 0) mode = MC_RATE_FAIL;
+      else return luaL_argerror(L, 4, "must be a table of options, \"wait\", \"fail\" or nil");
+    }
+    if (lua_type(L, 5) == LUA_TNUMBER) {
+      max_wait = lua_tonumber(L, 5);
+      if (max_wait != max_wait) max_wait = -1; /* NaN: as an absent field */
+    } else if (!lua_isnoneornil(L, 5)) {
+      return luaL_argerror(L, 5, "max_wait must be a number or nil");
+    }
+    consume = lua_toboolean(L, 6);
   }
   d = mc_admit(&p->retry, &p->budgets, bucket, now, mode, max_wait);
   if (consume && bucket && d.action != MC_ACT_FAIL) mc_budgets_consume(&p->budgets, bucket);
@@ -467,5 +503,8 @@ void mc_lua_register_policy(lua_State *L) {
     {NULL, NULL}
   };
   mc_lua_class_register(L, &l_policy_class);
+  lua_pushlightuserdata(L, (void *)&l_policy_mt_key);
+  luaL_getmetatable(L, l_policy_class.name);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   luaL_setfuncs(L, fns, 0);
 }

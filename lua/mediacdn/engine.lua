@@ -11,7 +11,8 @@
 -- the client object:
 --   local eng = require("mediacdn.engine").new{
 --     service = "sirv", transport = t, policy = core.policy{...},
---     sign = function(req, intent, attempt) return true end,   -- or nil, err
+--     sign = function(req, intent, attempt, now) return true end, -- or nil, err
+--       (now: the transport's clock read just before, or nil: read it if needed)
 --     reauth = function(req, intent) end,          -- optional: after a 401
 --     classify = function(res, intent) end,        -- optional: nil or a verdict
 --     emit = function(ev) end,                     -- optional event sink
@@ -19,6 +20,8 @@
 --     limits = { timeout=, connect_timeout=, stall_timeout=, transfer_timeout=,
 --                max_wait=, rate_limit=, cainfo=, max_body= },
 --     buckets = {},                                -- operation -> learned bucket
+--     passthrough = false,  -- optional: the intents hold no field but the engine's
+--                           -- and the descriptor's, so none is looked for (default true)
 --   }
 --   local res, err = eng:perform(intent)
 --   local err = eng:http_error(intent, res, kind, retryable)
@@ -29,7 +32,7 @@ local errors = require "mediacdn.errors"
 
 local D = core.defaults
 local json_decode = core.json_decode
-local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
+local type, pairs, ipairs, next, tostring, tonumber = type, pairs, ipairs, next, tostring, tonumber
 local setmetatable, error = setmetatable, error
 
 local M = {}
@@ -38,15 +41,14 @@ local Engine = {}
 Engine.__index = Engine
 Engine.__name = "mediacdn.Engine"
 
--- Intent fields the engine consumes itself; every other field is passed through
--- to the request descriptor untouched.
-local INTENT_ONLY = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
-  rate_limit = true, max_wait = true, headers = true }
-
--- Descriptor fields descriptor() sets itself (from the intent, or a limit).
-local DESCRIPTOR = { method = true, url = true, headers = true, body = true, body_file = true,
-  body_parts = true, sink = true, on_progress = true, timeout = true, connect_timeout = true,
-  stall_timeout = true, cainfo = true, max_body = true }
+-- Intent fields the engine consumes itself, and the descriptor fields
+-- descriptor() sets itself (from the intent, or a limit); every other field of
+-- an intent is passed through to the request descriptor untouched.
+local KNOWN = { operation = true, path = true, bucket = true, idempotent = true, auth = true,
+  rate_limit = true, max_wait = true, headers = true,
+  method = true, url = true, body = true, body_file = true, body_parts = true, sink = true,
+  on_progress = true, timeout = true, connect_timeout = true, stall_timeout = true, cainfo = true,
+  max_body = true }
 
 -- Event fields that only ever hold names the engine chose (never a secret): the
 -- other string fields of an event are redacted.
@@ -83,6 +85,7 @@ function M.new(cfg)
   end
   argcheck(optional(cfg.limits, "table"), "new: field 'limits' must be a table")
   argcheck(optional(cfg.buckets, "table"), "new: field 'buckets' must be a table")
+  argcheck(optional(cfg.passthrough, "boolean"), "new: field 'passthrough' must be a boolean")
   local limits = {}
   for k, v in pairs(cfg.limits or {}) do limits[k] = v end
   for k, v in pairs(LIMIT_DEFAULTS) do if limits[k] == nil then limits[k] = v end end
@@ -92,15 +95,16 @@ function M.new(cfg)
   return setmetatable({
     service = cfg.service, transport = t, policy = p, limits = limits, buckets = cfg.buckets,
     sign = cfg.sign, reauth = cfg.reauth, classify = cfg.classify, sink = cfg.emit,
-    secrets = cfg.secrets or no_secrets,
+    secrets = cfg.secrets or no_secrets, passthrough = cfg.passthrough ~= false,
     -- the core policy itself (not a wrapper such as mediacdn.shared.policy,
     -- which books sends its own way and needs observe's figures and the
     -- status) counts a send in admit and observes without building tables
     -- when no event sink wants the figures: fewer calls into C per attempt
     core_policy = core_policy,
     -- the admission options of a call that keeps the engine's limits (most
-    -- calls): one table for all of them (admit only reads it)
-    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait, consume = core_policy },
+    -- calls) for a policy that takes them in a table: one table for all of them
+    -- (admit only reads it)
+    admit_opts = { rate_limit = limits.rate_limit, max_wait = limits.max_wait },
   }, Engine)
 end
 
@@ -171,16 +175,10 @@ local function verdict_error(self, intent, res, v)
   return e
 end
 
--- Carry out the policy's admission before an attempt: send, or sleep first
--- (pacing, or an empty bucket in "wait" mode), or fail fast.
-local function admit(self, intent, mode, max_wait)
-  local t = self.transport
-  local opts = self.admit_opts
-  if mode ~= opts.rate_limit or max_wait ~= opts.max_wait then
-    opts = { rate_limit = mode, max_wait = max_wait, consume = self.core_policy }
-  end
-  local action, delay, rtype, reset_at = self.policy:admit(intent.bucket, t:now(), opts)
-  if action == "send" then return true end
+-- Carry out an admission that is not "send" (action, delay, rtype, reset_at:
+-- the policy's answer): sleep first (pacing, or an empty bucket in "wait"
+-- mode), or fail fast. Returns true, or nil, err.
+local function admit_slow(self, intent, action, delay, rtype, reset_at)
   if action == "fail" then return nil, rate_error(self, intent, rtype, reset_at) end
   if action == "wait" then
     self:emit{ type = "rate_limit", operation = intent.operation, reason = "exhausted",
@@ -189,33 +187,64 @@ local function admit(self, intent, mode, max_wait)
     self:emit{ type = "rate_limit", operation = intent.operation, reason = "pacing",
       ratelimit_type = rtype, delay = delay }
   end
-  t:sleep(delay)
+  self.transport:sleep(delay)
   return true
+end
+
+-- The policy's admission before an attempt at time now: action, delay,
+-- ratelimit_type, reset_at (see core.policy's admit).
+local function admission(self, intent, mode, max_wait, now)
+  if self.core_policy then -- the options as arguments: no table, no field read in C
+    return self.policy:admit(intent.bucket, now, mode, max_wait, true)
+  end
+  local opts = self.admit_opts
+  if mode ~= opts.rate_limit or max_wait ~= opts.max_wait then
+    opts = { rate_limit = mode, max_wait = max_wait }
+  end
+  return self.policy:admit(intent.bucket, now, opts)
 end
 
 -- The request descriptor of one attempt (headers copied: the signer sets its own).
 local function descriptor(self, intent)
   local L = self.limits
   local headers = {}
+  local ih = intent.headers
+  if ih then -- (next itself: one call fewer than pairs)
+    local k, v = next(ih)
+    while k ~= nil do
+      headers[k] = v
+      k, v = next(ih, k)
+    end
+  end
+  local body_file, body_parts, sink = intent.body_file, intent.body_parts, intent.sink
   -- a streamed upload/download may take as long as its size needs: only the stall
   -- limit applies to it, unless the caller set transfer_timeout
-  local streamed = intent.body_file or intent.body_parts or intent.sink
-  -- the fields every descriptor has, in one constructor (the table is made at
-  -- its size once instead of growing field by field)
-  local req = { method = intent.method, url = intent.url, headers = headers, body = intent.body,
-    body_file = intent.body_file, body_parts = intent.body_parts, sink = intent.sink,
-    on_progress = intent.on_progress,
+  local streamed = body_file or body_parts or sink
+  -- the fields every descriptor has, in one constructor; the optional ones
+  -- only when set (storing a nil costs as much as a field)
+  local req = { method = intent.method, url = intent.url, headers = headers,
     timeout = intent.timeout or (streamed and L.transfer_timeout or L.timeout),
     connect_timeout = intent.connect_timeout or L.connect_timeout,
-    stall_timeout = intent.stall_timeout or L.stall_timeout,
-    cainfo = intent.cainfo or L.cainfo, max_body = intent.max_body or L.max_body }
-  -- any other field of the intent goes through untouched
-  for k, v in pairs(intent) do
-    if not INTENT_ONLY[k] and not DESCRIPTOR[k] then req[k] = v end
+    stall_timeout = intent.stall_timeout or L.stall_timeout }
+  if streamed then
+    if body_file ~= nil then req.body_file = body_file end
+    if body_parts ~= nil then req.body_parts = body_parts end
+    if sink ~= nil then req.sink = sink end
   end
-  local ih = intent.headers
-  if ih then
-    for k, v in pairs(ih) do headers[k] = v end
+  local v = intent.body
+  if v ~= nil then req.body = v end
+  v = intent.on_progress
+  if v ~= nil then req.on_progress = v end
+  v = intent.cainfo or L.cainfo
+  if v ~= nil then req.cainfo = v end
+  v = intent.max_body or L.max_body
+  if v ~= nil then req.max_body = v end
+  -- any other field of the intent goes through untouched (unless this engine's
+  -- callers promised to hold none: then no walk over the intent)
+  if self.passthrough then
+    for k, x in pairs(intent) do
+      if not KNOWN[k] then req[k] = x end
+    end
   end
   return req
 end
@@ -237,20 +266,30 @@ end
 
 --- Perform an intent with retries. Returns the response, or nil, err.
 function Engine:perform(intent)
-  argcheck(type(intent) == "table", "perform: argument #1 must be an intent table")
-  argcheck(type(intent.method) == "string", "perform: intent.method must be a string")
-  argcheck(type(intent.url) == "string", "perform: intent.url must be a string")
+  if type(intent) ~= "table" then argcheck(false, "perform: argument #1 must be an intent table") end
+  if type(intent.method) ~= "string" then argcheck(false, "perform: intent.method must be a string") end
+  if type(intent.url) ~= "string" then argcheck(false, "perform: intent.url must be a string") end
   local t, policy = self.transport, self.policy
   local mode = intent.rate_limit or self.limits.rate_limit
   local max_wait = intent.max_wait or self.limits.max_wait
-  local started = t:now()
+  local started
   local attempt, reauthed, waits = 0, false, 0
   while true do
-    local ok, aerr = admit(self, intent, mode, max_wait)
-    if not ok then return nil, aerr end
+    -- one clock read before each attempt: the call's start (the first), the
+    -- admission's now and, unless admit slept, the signer's
+    local now0 = t:now()
+    started = started or now0
+    local admitted, pause, ptype, preset = admission(self, intent, mode, max_wait, now0)
+    local slept = admitted ~= "send"
+    if slept then
+      local ok, aerr = admit_slow(self, intent, admitted, pause, ptype, preset)
+      if not ok then return nil, aerr end
+    end
     attempt = attempt + 1
     local req = descriptor(self, intent)
-    local sok, serr = self.sign(req, intent, attempt)
+    -- (the clock read for admit, as the signer's now unless admit slept since;
+    -- a wrapper policy may wait inside its admit: then the signer reads it)
+    local sok, serr = self.sign(req, intent, attempt, not slept and self.core_policy and now0 or nil)
     if not sok then return nil, serr end
     if self.sink then -- (no event table is built for an engine without a sink)
       self:emit{ type = "request", operation = intent.operation, method = intent.method,

@@ -88,13 +88,17 @@ local function wire(self, opts, secret, retry)
     return doc
   end
 
-  -- Attach the bearer token to an attempt.
-  local function sign(req, intent)
+  -- Attach the bearer token to an attempt (now: the engine's clock read, or
+  -- nil). The header string is made once per token.
+  local bearer
+  local function sign(req, intent, _, now)
     if intent.auth == false then return true end
-    local token, err = tokens:token()
+    local token, err = tokens:token(now)
     if not token then return nil, err end
-    last_token = token
-    req.headers["Authorization"] = "Bearer " .. token
+    if token ~= last_token then
+      last_token, bearer = token, "Bearer " .. token
+    end
+    req.headers["Authorization"] = bearer
     return true
   end
 
@@ -111,6 +115,9 @@ local function wire(self, opts, secret, retry)
     service = "sirv", transport = self.transport, policy = self.policy, sign = sign, reauth = reauth,
     emit = on_event, secrets = secrets, buckets = self.buckets,
     limits = copts.limits(self, self.rate_limit),
+    -- every intent of this client (sirv:call, download, tus, the token) holds
+    -- only the engine's and the descriptor's fields
+    passthrough = false,
   }
   return eng, tokens
 end
@@ -141,6 +148,7 @@ function M.new(opts)
     rate_limit = mode,
     on_event = opts.on_event,
     buckets = {}, -- operation -> rate-limit bucket learned from responses
+    _built = {}, -- endpoint -> {[value] = intent or URL}: what single-parameter calls built
   }, Sirv)
   for k, v in pairs(copts.transfer(opts, WHO)) do self[k] = v end -- timeouts, max_wait, cainfo
   self.transport = copts.transport(opts, WHO)
@@ -177,55 +185,51 @@ local function facts(ep)
   if f then return f end
   local ops = PATH_QUERY_OPS[ep.name]
   f = { names = {}, paths = {}, array_body = ep.body ~= nil and ep.body.type == "array",
+    no_bucket = ep.name == "getAccountLimits",
+    auth = ep.name ~= "postToken" and nil, -- (false: the token call is not signed)
     conversion = ep.name == "postFilesVideo2Spin" or ep.name == "postFilesSpin2Video"
       or ep.name:match("^postFilesSpin2") ~= nil }
   for _, q in ipairs(ep.query) do
     f.names[q.name] = true
     f.paths[q.name] = PATH_QUERY[q.name] or (ops ~= nil and ops[q.name] == true) or nil
   end
-  if #ep.query == 1 then -- one parameter: its built query strings are kept
-    f.single, f.built, f.nbuilt = ep.query[1].name, {}, 0
+  if #ep.query == 1 then -- one parameter: what is built for a value is kept (sirv:call)
+    f.single = ep.query[1].name
+    -- a call with nothing but that parameter (no body, no binary answer, no
+    -- conversion timeout, a bucket): its whole intent is kept
+    f.plain = ep.body_kind == "none" and ep.response_kind ~= "binary" and not f.conversion
+      and not f.no_bucket
   end
   FACTS[ep] = f
   return f
 end
 
-local MAX_BUILT = 256 -- query strings kept per endpoint (then forgotten, all at once)
+local MAX_BUILT = 256 -- URLs kept per endpoint and client (then forgotten, all at once)
 
--- Build the query string of an endpoint from params (raises on misuse). An
--- endpoint with a single parameter remembers the strings it built for
--- string values (a pure function of the value, checked when first built).
+-- Build the query string of an endpoint from params (raises on misuse).
 local function build_query(ep, f, params)
-  local single = f.single
-  local sv = single and params[single]
-  if type(sv) == "string" and #sv <= 1024 then
-    local q = f.built[sv]
-    if q then return q end
-  else
-    sv = nil
-  end
   local query, n, parts = nil, 0, nil
   for _, q in ipairs(ep.query) do
     local v = params[q.name]
     if v == nil then
       if q.required then
-        error(("sirv:call('%s'): parameter '%s' is required"):format(ep.name, q.name), 4)
+        error(("sirv:call('%s'): parameter '%s' is required"):format(ep.name, q.name), 5)
       end
     else
       local tv = type(v)
       if tv ~= "string" then -- (a string costs this one test, as before)
         if tv == "number" then
           if v ~= v or v == huge or v == -huge then -- would be sent as "nan" / "inf"
-            error(("sirv:call('%s'): parameter '%s' must be a finite number"):format(ep.name, q.name), 4)
+            error(("sirv:call('%s'): parameter '%s' must be a finite number"):format(ep.name, q.name), 5)
           end
         elseif tv ~= "boolean" then
-          error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 4)
+          error(("sirv:call('%s'): parameter '%s' must be a string (got %s)"):format(ep.name, q.name, tv), 5)
         end
       end
       if q.type == "string" and tv ~= "string" then v = tostring(v) end
       if f.paths[q.name] and (tv ~= "string" or byte(v, 1) ~= 47 or find(v, "\0", 1, true)) then
         error(("sirv:call('%s'): parameter '%s' must be an absolute path starting with '/' and holding "
-          .. "no NUL byte"):format(ep.name, q.name), 4)
+          .. "no NUL byte"):format(ep.name, q.name), 5)
       end
       local part = q.name .. "=" .. url_escape(tostring(v))
       n = n + 1
@@ -238,13 +242,28 @@ local function build_query(ep, f, params)
     end
   end
   if n == 0 then return "" end
-  query = "?" .. (n == 1 and query or concat(parts, "&"))
-  if sv then
-    if f.nbuilt >= MAX_BUILT then f.built, f.nbuilt = {}, 0 end
-    f.built[sv] = query
-    f.nbuilt = f.nbuilt + 1
+  return "?" .. (n == 1 and query or concat(parts, "&"))
+end
+
+-- The URL of a call (raises on misuse).
+local function build_url(self, ep, f, params)
+  return self.base_url .. ep.path .. build_query(ep, f, params)
+end
+
+-- Keep what a call to a single-parameter endpoint built for a string value (a
+-- pure function of the value, checked when first built), per client: the
+-- intent of a plain call, else the URL. sirv:call looks it up first.
+local function keep_built(self, ep, f, params, v)
+  local sv = params[f.single]
+  if type(sv) ~= "string" or #sv > 1024 then return end
+  local cache = self._built
+  local built = cache[ep]
+  if not built or built.n >= MAX_BUILT then
+    built = { n = 0 }
+    cache[ep] = built
   end
-  return query
+  built[sv] = v
+  built.n = built.n + 1
 end
 
 -- The request body of an endpoint from params (raises on misuse).
@@ -342,6 +361,16 @@ local function decode_result(ep, spec, res)
   return doc
 end
 
+-- The headers of a call without a body (read only: the engine copies them).
+local ACCEPT_JSON = { Accept = "application/json" }
+
+-- Perform a call's intent; the documented result, or nil, err.
+local function perform(eng, ep, spec)
+  local res, err = eng:perform(spec)
+  if not res then return nil, err end
+  return decode_result(ep, spec, res)
+end
+
 --- Call any documented Sirv method by name with one flat params table.
 -- Returns the decoded JSON, true for an empty success, or nil, err.
 function Sirv:call(name, params)
@@ -351,14 +380,39 @@ function Sirv:call(name, params)
   if type(params) ~= "table" then error(("sirv:call('%s'): params must be a table"):format(name), 2) end
   local f = FACTS[ep] or facts(ep)
   check_names(ep, f, params)
+  local eng = self.engine
+  local bucket = self.buckets[name] or ep.bucket or "rest:global"
+  local rate_limit = self.rate_limit -- a view of the client may fail fast (see sirv.meta_bulk)
+  if rate_limit == eng.limits.rate_limit then rate_limit = nil end -- (the engine's default)
+  local single, url = f.single, nil
+  if single then -- what this client built before for this value
+    local built = self._built[ep]
+    local hit = built and built[params[single]]
+    if f.plain then
+      -- the intent itself (the engine only reads it: concurrent calls may
+      -- share it), while the bucket and the mode it holds are still the call's
+      if hit and hit.bucket == bucket and hit.rate_limit == rate_limit then
+        return perform(eng, ep, hit)
+      end
+      url = hit and hit.url
+    else
+      url = hit
+    end
+  end
+  if not url then
+    url = build_url(self, ep, f, params)
+    if single and not f.plain then keep_built(self, ep, f, params, url) end
+  end
+  local has_body = ep.body_kind ~= "none"
+  -- (the fields that would repeat the engine's defaults stay nil: auth = true,
+  -- idempotent = false, the client's rate_limit)
   local spec = {
-    operation = name, method = ep.verb, path = ep.path, headers = { Accept = "application/json" },
-    bucket = self.buckets[name] or ep.bucket or "rest:global", idempotent = ep.idempotent,
-    auth = name ~= "postToken",
-    rate_limit = self.rate_limit, -- a view of the client may fail fast (see sirv.meta_bulk)
+    operation = name, method = ep.verb, path = ep.path, url = url,
+    headers = has_body and { Accept = "application/json" } or ACCEPT_JSON,
+    bucket = bucket, idempotent = ep.idempotent or nil, auth = f.auth, rate_limit = rate_limit,
   }
-  spec.url = self.base_url .. ep.path .. build_query(ep, f, params)
-  if ep.body_kind ~= "none" then build_body(ep, f, params, spec) end
+  if f.plain then keep_built(self, ep, f, params, spec) end
+  if has_body then build_body(ep, f, params, spec) end
   if ep.response_kind == "binary" and params.sink ~= nil then
     args.local_path(("sirv:call('%s')"):format(name), "sink", params.sink)
     spec.sink = params.sink
@@ -369,15 +423,32 @@ function Sirv:call(name, params)
     end
     spec.on_progress = params.on_progress
   end
-  if name == "getAccountLimits" then spec.bucket = nil end -- costs no quota (seed 001)
+  if f.no_bucket then spec.bucket = nil end -- costs no quota (seed 001)
   if f.conversion then
     -- synchronous conversions take minutes before the first response byte
     spec.timeout = math.max(self.timeout, CONVERSION_TIMEOUT)
     spec.stall_timeout = spec.timeout
   end
-  local res, err = self.engine:perform(spec)
-  if not res then return nil, err end
-  return decode_result(ep, spec, res)
+  return perform(eng, ep, spec)
+end
+
+--- sirv:call(name, { [p] = value }) for an endpoint whose only parameter is
+-- p (the ergonomic methods' path: no params table once the client kept the
+-- call's intent for that value).
+function Sirv:_call_single(name, value)
+  local ep = ENDPOINTS[name]
+  local f = FACTS[ep] or facts(ep)
+  local built = f.plain and self._built[ep]
+  local hit = built and built[value]
+  if hit then
+    local eng = self.engine
+    local rate_limit = self.rate_limit
+    if rate_limit == eng.limits.rate_limit then rate_limit = nil end
+    if hit.bucket == (self.buckets[name] or ep.bucket or "rest:global") and hit.rate_limit == rate_limit then
+      return perform(eng, ep, hit)
+    end
+  end
+  return self:call(name, { [f.single] = value })
 end
 
 require("mediacdn.sirv.methods")(Sirv)

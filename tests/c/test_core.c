@@ -119,6 +119,51 @@ static void test_ratelimit(void) {
   mc_budgets_free(&b);
 }
 
+/* mc_budgets_parse_values: a value is what strtod reads, plain digits
+** read without it; one that is not a finite number in range is absent. */
+static void test_ratelimit_values(void) {
+  static const struct { const char *v; double want; } cases[] = {
+    {"7000000", 7000000}, {"0", 0}, {"007", 7}, {"4102444800", 4102444800.0},
+    {"999999999999999", 999999999999999.0},        /* 15 digits: read directly */
+    {"1000000000000000", 1e15},                    /* 16: through strtod, the largest count */
+    {"1000000000000001", -1}, {"12abc", 12}, {" 5", 5}, {"5 ", 5}, {"1e3", 1000},
+    {"2.5", 2}, {"0x10", 16}, {"-1", -1}, {"abc", -1}, {"", -1}, {"inf", -1}, {"nan", -1},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *values[MC_RATE_H_COUNT] = {0};
+    mc_rate_observation obs;
+    int r;
+    values[MC_RATE_H_LIMIT] = "100";
+    values[MC_RATE_H_REMAINING] = cases[i].v;
+    values[MC_RATE_H_RESET] = "160";
+    values[MC_RATE_H_TYPE] = "rest:get:files:stat";
+    r = mc_budgets_parse_values(values, &obs);
+    CHECK(r == 1 && obs.has_type && !obs.has_global);
+    CHECK(strcmp(obs.type.type, "rest:get:files:stat") == 0);
+    CHECK(obs.type.limit == 100 && obs.type.reset == 160);
+    if (obs.type.remaining != (long)cases[i].want) fprintf(stderr, "case '%s'\n", cases[i].v);
+    CHECK(obs.type.remaining == (long)cases[i].want);
+  }
+  {
+    /* the global family alone; a reset beyond 15 digits still reads */
+    const char *values[MC_RATE_H_COUNT] = {0};
+    mc_rate_observation obs;
+    values[MC_RATE_H_GLOBAL_LIMIT] = "7000";
+    values[MC_RATE_H_GLOBAL_REMAINING] = "6999";
+    values[MC_RATE_H_GLOBAL_RESET] = "41024448000000000";
+    CHECK(mc_budgets_parse_values(values, &obs) == 1 && obs.has_global && !obs.has_type);
+    CHECK(obs.global.limit == 7000 && obs.global.remaining == 6999 && obs.global.reset == 41024448000000000.0);
+    CHECK(strcmp(obs.global.type, "rest:global") == 0);
+  }
+  {
+    const char *values[MC_RATE_H_COUNT] = {0};
+    mc_rate_observation obs;
+    values[MC_RATE_H_TYPE] = "rest:global"; /* a type alone is no figure */
+    CHECK(mc_budgets_parse_values(values, &obs) == 0 && !obs.has_type && !obs.has_global);
+  }
+}
+
 static void test_retry(void) {
   mc_retry_policy p;
   mc_outcome o;
@@ -345,6 +390,7 @@ int main(void) {
   test_crypto();
   test_json();
   test_ratelimit();
+  test_ratelimit_values();
   test_retry();
   test_limit_hit();
   test_rate_decide();

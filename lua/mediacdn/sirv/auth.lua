@@ -2,7 +2,8 @@
 -- by one caller at a time (others wait for it), dropped after a 401.
 --   local a = auth.new{ store = store, key = key, clock = transport,
 --     lock_timeout = seconds, fetch = function() return doc | nil, err end }
---   a:token() -> token | nil, err        a:invalidate(token)
+--   a:token([now]) -> token | nil, err   a:invalidate(token)
+-- (now: the clock's time if the caller has just read it)
 -- `fetch` performs POST /v2/token and returns its decoded body ({token=,
 -- expiresIn=}); auth knows nothing of the client. The token lives only in the
 -- store.
@@ -86,12 +87,14 @@ local function fresh(token, expires_at, now)
   return token and expires_at and expires_at > now
 end
 
---- A valid bearer token, or nil, err.
-function Auth:token()
+--- A valid bearer token, or nil, err. now: the clock's time if the caller has
+-- just read it (a cached token is then checked without reading it again).
+function Auth:token(now)
   local store, t = self.store, self.clock
   for _ = 1, 5 do
     local token, usable_until = store:get(self.key)
-    if fresh(token, usable_until, t:now()) then return token end
+    if token and usable_until and usable_until > (now or t:now()) then return token end -- fresh
+    now = nil -- (a later round reads the clock)
     local got, lerr = store:lock(self.key, self.lock_timeout)
     if got == nil then
       return nil, errors.new{ kind = "timeout", service = "sirv", operation = "postToken",

@@ -39,7 +39,7 @@ return function(Sirv)
   --- Info about a file or folder: {mtime, ctime, contentType, size, isDirectory, meta}.
   function Sirv:stat(path)
     check_path("stat", path)
-    return self:call("getFilesStat", { filename = path })
+    return self:_call_single("getFilesStat", path)
   end
 
   --- One page of a folder: {contents = {...}, continuation = "..."|nil}; each entry
