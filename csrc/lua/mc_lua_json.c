@@ -71,15 +71,22 @@ static void ljson_push_array_mt(lua_State *L) {
 ** size and filled in order). A container with LJD_PENDING slots waiting is
 ** made early and takes the rest as they come, and when a nested container
 ** starts while more than LJD_SOFT slots wait in all, its parent is made:
-** the stack stays under LJD_SOFT + LJD_PENDING + 3 * depth slots (LuaJIT
-** allows 65,500 in all).
+** the stack stays under LJD_SOFT + LJD_PENDING + 2 * depth + LJD_CHUNK + 8
+** slots. LuaJIT lets a C function use 8,000 (LUAI_MAXCSTACK), so there the
+** limits are low (a container of over 1,024 members is made early and grows
+** as Lua tables do); Lua 5.4 allows a million.
 **
 ** Nothing here owns C memory: the parser allocates nothing, the state is on
 ** the C stack and long unescaped strings go to a userdata; a raise (stack,
 ** memory) half way leaves only garbage to the collector.
 */
-#define LJD_PENDING 4096
-#define LJD_SOFT 8192
+#if LUA_VERSION_NUM >= 503
+#define LJD_PENDING 65536
+#define LJD_SOFT 65536
+#else
+#define LJD_PENDING 2048
+#define LJD_SOFT 2048
+#endif
 #define LJD_CHUNK 64
 
 /* An array index as lua_rawseti takes it (an int in LuaJIT). */
