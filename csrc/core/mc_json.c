@@ -5,7 +5,7 @@
 ** The grammar, the values and the refusal offsets are cJSON 1.7's (the parser
 ** the project used before; tests/c and fuzz/fuzz_json.c compare the two on
 ** every input): whitespace is any byte 1..32; a UTF-8 BOM at the start is
-** skipped; a number is what strtod reads of the next up to 63 characters of
+** skipped; a number is what strtod reads of the run of characters of
 ** [0-9+-eE.] (so "-.5", "01" and "1." are numbers), correctly rounded (short
 ** ones are computed here, exactly as strtod would: Clinger's fast path);
 ** strings may hold raw control bytes and any bytes >= 0x80 as they are
@@ -95,7 +95,8 @@ static const double mj_pow10[] = {
 ** numbers whose digits fit 2^53 and whose decimal exponent is within +-22:
 ** one exact double times or divided by an exact power of ten is correctly
 ** rounded, which is strtod's result. Anything else (longer, odder, or
-** followed by another number character) goes the way cJSON goes: copy, the
+** followed by another number character) goes the way cJSON goes: copy the
+** run of number characters (into the handler's scratch when over 63), the
 ** locale's decimal point for '.', strtod.
 */
 static int mj_number(mj_parser *p) {
@@ -130,17 +131,19 @@ static int mj_number(mj_parser *p) {
     }
     exp10 += eneg ? -e : e;
   }
-  if (mj_numchar(s[i]) || i > 63 || exp10 < -22 || exp10 > 22) goto slow;
+  if (mj_numchar(s[i]) || exp10 < -22 || exp10 > 22) goto slow;
   d = (double)m; /* m < 10^15 < 2^53: exact */
   d = exp10 < 0 ? d / mj_pow10[-exp10] : d * mj_pow10[exp10];
   p->pos += i;
   return p->h->number(p->ud, neg ? -d : d) ? MJ_STOP : 0;
 slow: {
-    char buf[64];
-    char *end = NULL;
+    char small[64], *buf = small, *end = NULL;
     char dp = localeconv()->decimal_point[0];
-    for (i = 0; i < sizeof buf - 1 && mj_numchar(s[i]); i++) buf[i] = s[i] == '.' ? dp : (char)s[i];
-    buf[i] = '\0';
+    size_t k = 0;
+    while (mj_numchar(s[k])) k++;
+    if (k >= sizeof small && !(buf = p->h->scratch(p->ud, k + 1))) return MJ_STOP;
+    for (i = 0; i < k; i++) buf[i] = s[i] == '.' ? dp : (char)s[i];
+    buf[k] = '\0';
     d = strtod(buf, &end);
     if (end == buf) return mj_bad(p, p->pos);
     p->pos += (size_t)(end - buf);

@@ -344,6 +344,7 @@ int main(void) {
   test_url();
   test_crypto();
   test_json();
+  mc_test_json();
   test_ratelimit();
   test_retry();
   test_limit_hit();
