@@ -151,6 +151,9 @@ slow: {
   }
 }
 
+/* The bytes that end a run of plain string bytes: quote, backslash, NUL. */
+static const unsigned char mj_special[256] = {['"'] = 1, ['\\'] = 1, [0] = 1};
+
 /* Four hex digits, or 0 if one is not (cJSON's parse_hex4). */
 static unsigned mj_hex4(const unsigned char *x) {
   unsigned h = 0;
@@ -237,7 +240,10 @@ static int mj_string(mj_parser *p, int is_key) {
   int escaped = 0, r;
   if (s[p->pos] != '"') return mj_bad(p, start);
   for (;;) {
-    unsigned char c = s[e];
+    unsigned char c;
+    while (!mj_special[s[e]] && !mj_special[s[e + 1]]) e += 2; /* s[e + 1]: s[len] stops first */
+    if (!mj_special[s[e]]) e++;
+    c = s[e];
     if (c == '"') break;
     if (c == '\\') {
       escaped = 1;
@@ -245,8 +251,7 @@ static int mj_string(mj_parser *p, int is_key) {
       if (e > p->len) return mj_bad(p, start);
       continue;
     }
-    if (c == '\0') return mj_bad(p, start); /* the end of the text */
-    e++;
+    return mj_bad(p, start); /* the NUL at the end of the text */
   }
   if (!escaped) {
     r = is_key ? p->h->key(p->ud, (const char *)s + start, e - start)
