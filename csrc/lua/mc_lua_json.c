@@ -73,8 +73,10 @@ static void ljson_push_array_mt(lua_State *L) {
 ** starts while more than LJD_SOFT slots wait in all, its parent is made:
 ** the stack stays under LJD_SOFT + LJD_PENDING + 2 * depth + LJD_CHUNK + 8
 ** slots. LuaJIT lets a C function use 8,000 (LUAI_MAXCSTACK), so there the
-** limits are low (a container of over 1,024 members is made early and grows
-** as Lua tables do); Lua 5.4 allows a million.
+** limits are low: an array of over 2,048 elements or an object of over 1,024
+** members is made early and grows as Lua tables do (pairs() may then visit
+** its keys in another order than before; Lua 5.4, which allows a million
+** slots, does that only past 65,536 elements or 32,768 members).
 **
 ** Nothing here owns C memory: the parser allocates nothing, the state is on
 ** the C stack and long unescaped strings go to a userdata; a raise (stack,
