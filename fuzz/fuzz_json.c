@@ -1,11 +1,15 @@
 /*
-** fuzz_json.c — libFuzzer target for mc_json_parse: bounded JSON input (size
-** cap, NUL bytes, depth, trailing garbage) over cJSON. Input: a JSON text.
-** Invariants: a failure always writes a message; a success prints back to
-** text that parses again to an equal document (round trip), unless a number
-** overflowed to infinity (cJSON prints that as null; lua-cjson decodes such
-** numbers to inf as well) or an object repeats a key (cJSON_Compare cannot
-** pair those; the Lua bridge keeps the last, as lua-cjson does).
+** fuzz_json.c — libFuzzer target for the JSON parser (mc_json_parse over the
+** events of mc_json_sax): bounded JSON input (size cap, NUL bytes, depth,
+** trailing garbage). Input: a JSON text.
+** Invariants: a failure always writes a message; the parser accepts and
+** refuses exactly what cJSON 1.7's own parser (the reference, called here
+** only) does, with the same offset in the message and a node-for-node equal
+** tree (every number's bits); a success prints back to text that parses again
+** to an equal document (round trip), unless a number overflowed to infinity
+** (cJSON prints that as null; lua-cjson decodes such numbers to inf as well)
+** or an object repeats a key (cJSON_Compare cannot pair those; the Lua bridge
+** keeps the last, as lua-cjson does).
 */
 #include "fuzz_util.h"
 #include "mc_json.h"
@@ -28,15 +32,52 @@ static int not_comparable(const cJSON *j) {
   return 0;
 }
 
+/* Node for node: types, keys, strings, numbers (bits), order, links. */
+static int same_tree(const cJSON *a, const cJSON *b) {
+  const cJSON *ha = a, *hb = b, *la = NULL, *lb = NULL;
+  for (; a && b; la = a, lb = b, a = a->next, b = b->next) {
+    if (a->type != b->type || a->valueint != b->valueint ||
+        memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) != 0)
+      return 0;
+    if (!a->string != !b->string || (a->string && strcmp(a->string, b->string) != 0)) return 0;
+    if (!a->valuestring != !b->valuestring ||
+        (a->valuestring && strcmp(a->valuestring, b->valuestring) != 0))
+      return 0;
+    if (!same_tree(a->child, b->child)) return 0;
+  }
+  if (a || b) return 0;
+  return !ha || (ha->prev == la && hb->prev == lb) ||
+         (ha->next == NULL && hb->next == NULL && ha->prev == NULL && hb->prev == NULL);
+}
+
+/* cJSON's parser on text, with the message mc_json_parse gives for a refusal
+** (mc_json's own refusals, checked before parsing, are left out). */
+static void reference(const char *text, size_t size, cJSON *ours, const char *err) {
+  const char *end = NULL;
+  cJSON *ref;
+  char msg[160];
+  if (memchr(text, '\0', size) || strstr(err, "NUL") || strstr(err, "too large")) return;
+  ref = cJSON_ParseWithOpts(text, &end, 1);
+  if (!ref) {
+    size_t at = (end && end >= text) ? (size_t)(end - text) : 0;
+    if (at >= size) snprintf(msg, sizeof msg, "truncated JSON (ended after %zu bytes)", size);
+    else snprintf(msg, sizeof msg, "invalid JSON at byte %zu", at);
+    FUZZ_REQUIRE(ours == NULL && strcmp(msg, err) == 0);
+  } else {
+    FUZZ_REQUIRE(ours != NULL && same_tree(ref, ours));
+    cJSON_Delete(ref);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[160];
   char *text = fuzz_copy(data, size, 1);
   cJSON *doc;
   err[0] = '\0';
   doc = mc_json_parse(text, size, 1 << 20, err, sizeof err);
-  if (!doc) {
-    FUZZ_REQUIRE(err[0] != '\0');
-  } else {
+  if (!doc) FUZZ_REQUIRE(err[0] != '\0');
+  reference(text, size, doc, err);
+  if (doc) {
     char *out = cJSON_PrintUnformatted(doc);
     if (out && !not_comparable(doc)) {
       cJSON *again = mc_json_parse(out, strlen(out), 0, err, sizeof err);

@@ -63,6 +63,65 @@ describe("mediacdn JSON", function()
     assert.matches("truncated", err)
   end)
 
+  -- json_decode builds tables from the parser's events: members wait on the
+  -- Lua stack until their container ends, big containers are made early, and
+  -- a parent is made when too much waits (LuaJIT allows 8,000 slots)
+  it("decodes big, wide and deep documents, escapes and repeated keys", function()
+    local nums = {}
+    for i = 1, 70000 do nums[i] = tostring(i) end
+    local big = assert(core.json_decode("[" .. table.concat(nums, ",") .. "]"))
+    assert.are.equal(70000, #big)
+    assert.are.equal(69999, big[69999])
+    assert.are.equal(mediacdn.array_mt, getmetatable(big))
+    local members = {}
+    for i = 1, 40000 do members[i] = ('"k%d":%d'):format(i % 35000, i) end
+    local obj = assert(core.json_decode("{" .. table.concat(members, ",") .. "}"))
+    assert.are.equal(34999, obj.k34999)
+    assert.are.equal(39999, obj.k4999)   -- a repeated key keeps its last value
+    local n = 0
+    for _ in pairs(obj) do n = n + 1 end
+    assert.are.equal(35000, n)
+    -- 1000 levels, each holding 100 members before its child
+    local row, orow = table.concat(nums, ",", 1, 100), {}
+    for i = 1, 100 do orow[i] = ('"m%d":%d'):format(i, i) end
+    orow = table.concat(orow, ",")
+    local levels = {}
+    for d = 1, 1000 do levels[d] = (d % 2 == 0) and ("[" .. row .. ",") or ("{" .. orow .. ',"z":') end
+    local closing = {}
+    for d = 1000, 1, -1 do closing[#closing + 1] = (d % 2 == 0) and "]" or "}" end
+    local deep = assert(core.json_decode(table.concat(levels) .. "0" .. table.concat(closing)))
+    local depth, x = 0, deep
+    while type(x) == "table" do
+      depth = depth + 1
+      if getmetatable(x) == mediacdn.array_mt then
+        assert.are.equal(101, #x); assert.are.equal(100, x[100]); x = x[101]
+      else
+        assert.are.equal(100, x.m100); x = x.z
+      end
+    end
+    assert.are.equal(1000, depth)
+    assert.are.equal(0, x)
+    -- escapes, long ones too; a bad \u escape ends the string (as cJSON did)
+    local long = assert(core.json_decode('["' .. string.rep("ab\\n", 400) .. '\\u00e9"]'))[1]
+    assert.are.equal(string.rep("ab\\n", 400):gsub("\\n", "\n") .. "\195\169", long)
+    assert.are.equal("ab", core.json_decode('["ab\\uzzzzcd"]')[1])
+    assert.are.equal("\240\159\152\128", core.json_decode('"\\ud83d\\ude00"'))
+    -- integers stay integers where the VM has them; other numbers are floats
+    local v = assert(core.json_decode("[1,-0,2.5,1e2,9007199254740993,1e400]"))
+    if math.type then
+      assert.are.equal("integer", math.type(v[1]))
+      assert.are.equal("integer", math.type(v[4]))
+      assert.are.equal("float", math.type(v[3]))
+      assert.are.equal("float", math.type(v[5]))
+    end
+    assert.are.equal(100, v[4])
+    assert.are.equal(math.huge, v[6])
+    -- invalid input after values were made: nil and the offset
+    local r, err = core.json_decode('{"a":[1,2,{"b":x}]}')
+    assert.is_nil(r)
+    assert.are.equal("invalid JSON at byte 15", err)
+  end)
+
   it("rejects nesting deeper than 1000 levels without crashing", function()
     local deep = string.rep("[", 1001) .. string.rep("]", 1001)
     local v, err = mediacdn.json_decode(deep)

@@ -1,15 +1,16 @@
 /*
-** mc_lua_json.c — the JSON bridge: cJSON trees to and from Lua values.
+** mc_lua_json.c — the JSON bridge: JSON text to Lua values (straight from the
+** core parser's events, mc_json_sax), Lua values to JSON (through a cJSON tree).
 **
 ** null   <-> core.null (a light userdata NULL, like lua-cjson's null)
 ** arrays <-> tables whose metatable is core.array_mt (empty arrays stay [])
 ** objects<-> plain tables
 ** Encoding never raises for bad data: it returns nil, message.
 **
-** A cJSON tree (and printed text) lives in a mediacdn.JsonTree userdata made
-** before the tree, for as long as Lua values are made from it: a raise in the
-** middle (stack overflow on deep nesting, out of memory) leaves the tree to
-** that userdata's __gc instead of leaking it.
+** When encoding, the cJSON tree (and printed text) lives in a
+** mediacdn.JsonTree userdata made before the tree: a raise in the middle
+** (out of memory) leaves the tree to that userdata's __gc instead of leaking
+** it. Decoding owns no C memory at all (see "decoding" below).
 */
 #include "mc_lua.h"
 #include "mc_json.h"
@@ -59,117 +60,255 @@ static void ljson_push_array_mt(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
 }
 
-static void ljson_push_number(lua_State *L, double d) {
-#if LUA_VERSION_NUM >= 503
-  if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-    lua_pushinteger(L, (lua_Integer)d);
-    return;
-  }
-#endif
-  lua_pushnumber(L, d);
-}
-
-/* The number of children of a container (to size its table once). */
-static int ljson_count(const cJSON *item) {
-  const cJSON *c;
-  int n = 0;
-  for (c = item->child; c && n < 1 << 24; c = c->next) n++;
-  return n;
-}
+/* ---- decoding: Lua values straight from the parser's events ------------- */
 
 /*
-** Push item as Lua values, recursively; may raise (stack, memory): the
-** caller's holder owns the tree. mt is the stack index of the array
-** metatable. The type is read from the node (cJSON's public `type` field)
-** instead of six cJSON_Is* calls into the shared library, tables are created
-** at their final size, and strings are pushed with their length (see
-** bench/json_decode.lua for the cost against lua-cjson).
+** json_decode builds its value in one pass over the text (mc_json_sax), with
+** no tree in between. A container's members wait on the Lua stack above a
+** placeholder slot until it ends; then its table is made at its final size,
+** replaces the placeholder, and takes them in document order (so a repeated
+** key keeps its last value, and the table is laid out as one made at its
+** size and filled in order). A container with LJD_PENDING slots waiting is
+** made early and takes the rest as they come, and when a nested container
+** starts while more than LJD_SOFT slots wait in all, its parent is made:
+** the stack stays under LJD_SOFT + LJD_PENDING + 2 * depth + LJD_CHUNK + 8
+** slots. LuaJIT lets a C function use 8,000 (LUAI_MAXCSTACK), so there the
+** limits are low: an array of over 2,048 elements or an object of over 1,024
+** members is made early and grows as Lua tables do (pairs() may then visit
+** its keys in another order than before; Lua 5.4, which allows a million
+** slots, does that only past 65,536 elements or 32,768 members).
+**
+** Nothing here owns C memory: the parser allocates nothing, the state is on
+** the C stack and long unescaped strings go to a userdata; a raise (stack,
+** memory) half way leaves only garbage to the collector.
 */
-static void ljson_push(lua_State *L, const cJSON *item, int mt) {
-  const cJSON *child;
-  int i;
-  switch (item->type & 0xFF) {
-    case cJSON_NULL:
-      lua_pushlightuserdata(L, NULL);
-      return;
-    case cJSON_False:
-      lua_pushboolean(L, 0);
-      return;
-    case cJSON_True:
-      lua_pushboolean(L, 1);
-      return;
-    case cJSON_Number:
-      ljson_push_number(L, item->valuedouble);
-      return;
-    case cJSON_String:
-      /* with its length: lua_pushstring runs Lua 5.4's API string cache (a strcmp) */
-      lua_pushlstring(L, item->valuestring, strlen(item->valuestring));
-      return;
-    case cJSON_Array:
-      luaL_checkstack(L, 3, "JSON nesting too deep");
-      lua_createtable(L, ljson_count(item), 0);
-      for (child = item->child, i = 1; child; child = child->next, i++) {
-        ljson_push(L, child, mt);
-        lua_rawseti(L, -2, i);
-      }
-      lua_pushvalue(L, mt);
-      lua_setmetatable(L, -2);
-      return;
-    case cJSON_Object:
-      luaL_checkstack(L, 3, "JSON nesting too deep");
-      lua_createtable(L, 0, ljson_count(item));
-      for (child = item->child; child; child = child->next) {
-        lua_pushlstring(L, child->string ? child->string : "", child->string ? strlen(child->string) : 0);
-        ljson_push(L, child, mt);
-        lua_rawset(L, -3);
-      }
-      return;
-    default:
-      lua_pushnil(L);
+#if LUA_VERSION_NUM >= 503
+#define LJD_PENDING 65536
+#define LJD_SOFT 65536
+#else
+#define LJD_PENDING 2048
+#define LJD_SOFT 2048
+#endif
+#define LJD_CHUNK 64
+
+/* An array index as lua_rawseti takes it (an int in LuaJIT). */
+#if LUA_VERSION_NUM >= 503
+typedef lua_Integer ljd_index;
+#else
+typedef int ljd_index;
+#endif
+
+/* One open container. */
+typedef struct ljd_frame {
+  int base;       /* its stack slot: the placeholder, then its table */
+  int made;       /* the table exists: members go straight in */
+  int is_array;
+  ljd_index n;    /* array: elements already in the table */
+} ljd_frame;
+
+typedef struct ljd_state {
+  lua_State *L;
+  int top;        /* the stack top, kept here */
+  int room;       /* free slots known above top */
+  int bottom;     /* the slot below the first value */
+  int mt;         /* the array metatable's slot */
+  int scratch;    /* the scratch userdata's slot */
+  size_t scratch_len;
+  char *scratch_buf;
+  int depth;
+  ljd_frame f[MC_JSON_MAX_DEPTH + 1];
+} ljd_state;
+
+/* Make sure n slots are free above the top (raises when the stack is full). */
+static void ljd_room(ljd_state *st, int n) {
+  if (st->room < n) {
+    luaL_checkstack(st->L, LJD_CHUNK, "JSON nesting too deep");
+    st->room = LJD_CHUNK;
   }
 }
 
-/* Protected part of json_decode: build the Lua value of the tree (a light
-** userdata at index 1) with the array metatable at index 2 (shared by every
-** array of the document); may raise (stack, memory). */
-static int ljson_push_tree(lua_State *L) {
-  const cJSON *root = (const cJSON *)lua_touserdata(L, 1);
-  ljson_push(L, root, 2);
-  return 1;
+/* Make f's table from the members waiting above its slot (f is innermost or
+** about to get a child: its members are the top of the stack; a key without
+** its value yet stays on top). Needs 2 free slots. */
+static void ljd_make(ljd_state *st, ljd_frame *f) {
+  lua_State *L = st->L;
+  int waiting = st->top - f->base, i;
+  if (f->is_array) {
+    lua_createtable(L, waiting, 0);
+    lua_replace(L, f->base);
+    for (i = waiting; i >= 1; i--) lua_rawseti(L, f->base, i);
+    f->n = waiting;
+    st->top = f->base;
+  } else {
+    lua_createtable(L, 0, waiting / 2);
+    lua_replace(L, f->base);
+    for (i = f->base + 1; i < st->top; i += 2) {
+      lua_pushvalue(L, i);
+      lua_pushvalue(L, i + 1);
+      lua_rawset(L, f->base);
+    }
+    if (waiting & 1) {
+      lua_pushvalue(L, st->top); /* the key of a member still to come */
+      lua_replace(L, f->base + 1);
+    }
+    st->top = f->base + (waiting & 1);
+    lua_settop(L, st->top);
+  }
+  f->made = 1;
 }
+
+/* A value was pushed: it belongs to the innermost open container. */
+static int ljd_done(ljd_state *st) {
+  ljd_frame *f;
+  if (st->depth == 0) return 0; /* the document itself */
+  f = &st->f[st->depth - 1];
+  if (f->made) {
+    if (f->is_array) {
+      lua_rawseti(st->L, f->base, ++f->n);
+      st->top--;
+    } else {
+      lua_rawset(st->L, f->base);
+      st->top -= 2;
+    }
+  } else if (st->top - f->base >= LJD_PENDING) {
+    ljd_room(st, 2);
+    ljd_make(st, f);
+  }
+  return 0;
+}
+
+#define LJD_PUSHED(st) ((st)->top++, (st)->room--)
+
+static int ljd_null(void *ud) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_room(st, 1);
+  lua_pushlightuserdata(st->L, NULL);
+  LJD_PUSHED(st);
+  return ljd_done(st);
+}
+
+static int ljd_boolean(void *ud, int v) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_room(st, 1);
+  lua_pushboolean(st->L, v);
+  LJD_PUSHED(st);
+  return ljd_done(st);
+}
+
+/* An integral number under 2^53 is an integer under Lua 5.3+ (as before). */
+static int ljd_number(void *ud, double d) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_room(st, 1);
+#if LUA_VERSION_NUM >= 503
+  if (fabs(d) < 9007199254740992.0 && d == (double)(lua_Integer)d)
+    lua_pushinteger(st->L, (lua_Integer)d);
+  else
+#endif
+    lua_pushnumber(st->L, d);
+  LJD_PUSHED(st);
+  return ljd_done(st);
+}
+
+static int ljd_string(void *ud, const char *s, size_t n) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_room(st, 1);
+  lua_pushlstring(st->L, s, n);
+  LJD_PUSHED(st);
+  return ljd_done(st);
+}
+
+static int ljd_key(void *ud, const char *s, size_t n) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_room(st, 1);
+  lua_pushlstring(st->L, s, n);
+  LJD_PUSHED(st);
+  return 0;
+}
+
+static int ljd_start(ljd_state *st, int is_array) {
+  ljd_frame *f;
+  if (st->depth > 0) {
+    f = &st->f[st->depth - 1];
+    if (!f->made && st->top - st->bottom > LJD_SOFT) {
+      ljd_room(st, 2);
+      ljd_make(st, f);
+    }
+  }
+  ljd_room(st, 1);
+  lua_pushnil(st->L); /* the placeholder */
+  LJD_PUSHED(st);
+  f = &st->f[st->depth++];
+  f->base = st->top;
+  f->made = 0;
+  f->is_array = is_array;
+  f->n = 0;
+  return 0;
+}
+
+static int ljd_start_array(void *ud) { return ljd_start((ljd_state *)ud, 1); }
+static int ljd_start_object(void *ud) { return ljd_start((ljd_state *)ud, 0); }
+
+static int ljd_end(void *ud, size_t n) {
+  ljd_state *st = (ljd_state *)ud;
+  ljd_frame *f = &st->f[--st->depth];
+  (void)n;
+  ljd_room(st, 2);
+  if (!f->made) ljd_make(st, f);
+  if (f->is_array) {
+    lua_pushvalue(st->L, st->mt);
+    lua_setmetatable(st->L, f->base);
+  }
+  return ljd_done(st);
+}
+
+/* A buffer for a long unescaped string: a userdata in the scratch slot. */
+static char *ljd_scratch(void *ud, size_t n) {
+  ljd_state *st = (ljd_state *)ud;
+  if (n > st->scratch_len) {
+    ljd_room(st, 1);
+    st->scratch_buf = (char *)mc_newuserdata(st->L, n);
+    lua_replace(st->L, st->scratch);
+    st->scratch_len = n;
+  }
+  return st->scratch_buf;
+}
+
+static const mc_json_handler ljd_handler = {
+  ljd_null, ljd_boolean, ljd_number, ljd_string, ljd_key,
+  ljd_start_array, ljd_end, ljd_start_object, ljd_end, ljd_scratch
+};
 
 /*
 ** json_decode(s [, max_bytes]) -> value | nil, message
-** The tree is freed here whatever happens while its Lua value is built: that
-** runs under lua_pcall and its error is raised again after the free. (A holder
-** userdata freed by __gc is not enough: Lua 5.4 drops a finalizer that fails,
-** e.g. one called by a GC step near the C-call limit, and the tree leaked.)
-** Upvalues: 1 ljson_push_tree, 2 the array metatable (made once: a decode
-** allocates no closure and looks nothing up by name).
+** Upvalue 1: the array metatable (made once: a decode allocates no closure
+** and looks nothing up by name).
 */
 static int ljson_decode(lua_State *L) {
   size_t len, max;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Number maxn = luaL_optnumber(L, 2, 0);
   char err[160];
-  cJSON *root;
-  int status;
+  ljd_state st;
   luaL_argcheck(L, maxn >= 0 && maxn == maxn, 2, "max_bytes must be a non-negative number");
   /* a huge cap is no cap (converting it as is would be undefined behaviour) */
   max = maxn >= (lua_Number)SIZE_MAX ? SIZE_MAX : (size_t)maxn;
   lua_settop(L, 2);
-  lua_pushvalue(L, lua_upvalueindex(1)); /* pushed before the tree exists: may raise */
-  root = mc_json_parse(s, len, max, err, sizeof err);
-  if (!root) {
+  lua_pushvalue(L, lua_upvalueindex(1)); /* 3: the array metatable */
+  lua_pushnil(L);                        /* 4: the scratch userdata, when one is needed */
+  st.L = L;
+  st.mt = 3;
+  st.scratch = 4;
+  st.bottom = st.top = 4;
+  st.room = 0;
+  st.scratch_len = 0;
+  st.scratch_buf = NULL;
+  st.depth = 0;
+  if (mc_json_sax(s, len, max, &ljd_handler, &st, err, sizeof err) != MC_JSON_OK) {
+    lua_settop(L, 4);
     lua_pushnil(L);
     lua_pushstring(L, err);
     return 2;
   }
-  lua_pushlightuserdata(L, root); /* no allocation: cannot raise */
-  lua_pushvalue(L, lua_upvalueindex(2));
-  status = lua_pcall(L, 2, 1, 0);
-  cJSON_Delete(root);
-  if (status != 0) return lua_error(L); /* the same error value, tree freed */
   return 1;
 }
 
@@ -339,10 +478,9 @@ void mc_lua_register_json(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
   }
-  /* json_decode with its upvalues (see ljson_decode) */
-  lua_pushcfunction(L, ljson_push_tree);
-  lua_pushvalue(L, -2);
-  lua_pushcclosure(L, ljson_decode, 2);
+  /* json_decode with its upvalue (see ljson_decode) */
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, ljson_decode, 1);
   lua_setfield(L, -3, "json_decode");
   lua_setfield(L, -2, "array_mt");
 }

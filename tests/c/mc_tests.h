@@ -24,6 +24,7 @@ void mc_test_http1(void);        /* test_http1.c: HTTP/1.1 framing (mc_http1_*),
 void mc_test_imgurl(void);       /* test_imgurl.c: image URLs and JWTs */
 void mc_test_sparevideos(void);  /* test_sparevideos.c: PHP JSON writer and signer */
 void mc_test_tus(void);          /* test_tus.c: tus state machine, wire helpers, fingerprints */
+void mc_test_json(void);          /* test_json.c: the JSON parser (events, limits, cJSON compatibility) */
 void mc_test_hardening(void);    /* test_hardening.c: regressions from sanitizers and fuzzing */
 
 #endif

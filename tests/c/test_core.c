@@ -389,6 +389,7 @@ int main(void) {
   test_url();
   test_crypto();
   test_json();
+  mc_test_json();
   test_ratelimit();
   test_ratelimit_values();
   test_retry();
