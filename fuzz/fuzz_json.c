@@ -56,7 +56,7 @@ static void reference(const char *text, size_t size, cJSON *ours, const char *er
   const char *end = NULL;
   cJSON *ref;
   char msg[160];
-  if (memchr(text, '\0', size) || strstr(err, "NUL") || strstr(err, "too large")) return;
+  if (memchr(text, '\0', size) || strstr(err, "NUL") || strstr(err, "\\u escape") || strstr(err, "too large")) return;
   ref = cJSON_ParseWithOpts(text, &end, 1);
   if (!ref) {
     size_t at = (end && end >= text) ? (size_t)(end - text) : 0;

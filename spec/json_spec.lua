@@ -101,10 +101,12 @@ describe("mediacdn JSON", function()
     end
     assert.are.equal(1000, depth)
     assert.are.equal(0, x)
-    -- escapes, long ones too; a bad \u escape ends the string (as cJSON did)
+    -- escapes, long ones too; a \u escape with bad hex digits is refused
     local long = assert(core.json_decode('["' .. string.rep("ab\\n", 400) .. '\\u00e9"]'))[1]
     assert.are.equal(string.rep("ab\\n", 400):gsub("\\n", "\n") .. "\195\169", long)
-    assert.are.equal("ab", core.json_decode('["ab\\uzzzzcd"]')[1])
+    local nothing, why = core.json_decode('["ab\\uzzzzcd"]')  -- cJSON cut it to "ab" without a word
+    assert.is_nil(nothing)
+    assert.matches("invalid \\u escape at byte 4", why, 1, true)
     assert.are.equal("\240\159\152\128", core.json_decode('"\\ud83d\\ude00"'))
     -- integers stay integers where the VM has them; other numbers are floats
     local v = assert(core.json_decode("[1,-0,2.5,1e2,9007199254740993,1e400]"))

@@ -9,14 +9,14 @@
 ** [0-9+-eE.] (so "-.5", "01" and "1." are numbers), correctly rounded (short
 ** ones are computed here, exactly as strtod would: Clinger's fast path);
 ** strings may hold raw control bytes and any bytes >= 0x80 as they are
-** (invalid UTF-8 passes through); a "\u" escape whose hex digits are not
-** valid decodes to a NUL, where cJSON's string ended: the string is cut
-** there (a lone low surrogate or an unpaired high one is refused); duplicate
+** (invalid UTF-8 passes through); a lone low surrogate or an unpaired high
+** one is refused; duplicate
 ** keys are reported as they come (the Lua bridge keeps the last).
 **
-** On top of cJSON's checks: the size cap, NUL bytes, and "\u0000" inside a
-** string (cJSON would cut the string short without a word) are refused with
-** a message of their own.
+** On top of cJSON's checks: the size cap, NUL bytes, "\u0000" inside a
+** string and a "\u" escape whose hex digits are not (cJSON decoded both to a
+** NUL and cut the string short there without a word) are refused with a
+** message of their own.
 **
 ** The parser allocates nothing and keeps no state outside its stack frame:
 ** a string with escapes is unescaped into a 256-byte buffer of its own or,
@@ -37,6 +37,7 @@ typedef struct mj_parser {
   size_t len;
   size_t pos;             /* the offset being read */
   size_t fail;            /* where a refusal happened (cJSON's offset) */
+  int bad_escape;         /* the refusal is a "\u" escape with bad hex digits */
   int depth;
   const mc_json_handler *h;
   void *ud;
@@ -170,12 +171,12 @@ static unsigned mj_hex4(const unsigned char *x) {
 
 /*
 ** Unescape s[from, to) (to: the closing quote) into out; returns the
-** length, cut at the first NUL a bad "\u" escape produced, or -1 with
-** p->fail at the offending backslash.
+** length, or -1 with p->fail at the offending backslash (p->bad_escape set
+** when it is an escape with bad hex digits).
 */
 static long mj_unescape(mj_parser *p, size_t from, size_t to, char *out) {
   const unsigned char *s = p->s;
-  size_t i = from, o = 0, cut = (size_t)-1;
+  size_t i = from, o = 0, bad = (size_t)-1;
   while (i < to) {
     unsigned long cp;
     unsigned first;
@@ -207,9 +208,8 @@ static long mj_unescape(mj_parser *p, size_t from, size_t to, char *out) {
       cp = first;
       i += 6;
     }
-    if (cp == 0) {
-      if (cut == (size_t)-1) cut = o;
-      out[o++] = '\0';
+    if (cp == 0) { /* bad hex digits ("\u0000" was refused up front) */
+      if (bad == (size_t)-1) bad = i - 6;
     } else if (cp < 0x80) {
       out[o++] = (char)cp;
     } else if (cp < 0x800) {
@@ -226,7 +226,12 @@ static long mj_unescape(mj_parser *p, size_t from, size_t to, char *out) {
       out[o++] = (char)(0x80 | (cp & 0x3F));
     }
   }
-  return (long)(cut != (size_t)-1 ? cut : o);
+  if (bad != (size_t)-1) { /* refused once the rest of the string was read, as cJSON would */
+    p->fail = bad;
+    p->bad_escape = 1;
+    return -1;
+  }
+  return (long)o;
 }
 
 /*
@@ -373,6 +378,7 @@ int mc_json_sax(const char *text, size_t len, size_t max_bytes,
   p.len = len;
   p.pos = 0;
   p.fail = 0;
+  p.bad_escape = 0;
   p.depth = 0;
   p.h = h;
   p.ud = ud;
@@ -385,7 +391,9 @@ int mc_json_sax(const char *text, size_t len, size_t max_bytes,
   }
   if (r == MJ_STOP) return MC_JSON_STOPPED;
   if (r == MJ_BAD) {
-    if (p.fail >= len)
+    if (p.bad_escape)
+      snprintf(err, errlen, "JSON string holds an invalid \\u escape at byte %zu", p.fail);
+    else if (p.fail >= len)
       snprintf(err, errlen, "truncated JSON (ended after %zu bytes)", len);
     else
       snprintf(err, errlen, "invalid JSON at byte %zu", p.fail);

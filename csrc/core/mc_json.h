@@ -49,7 +49,8 @@ typedef struct mc_json_handler {
 /*
 ** Parse len bytes of text (which must be NUL-terminated at text[len]) and
 ** report it to h. Rejects input over max_bytes (0 = default), embedded NUL
-** bytes and escaped ones ("\u0000" in a string), nesting deeper than
+** bytes and escaped ones ("\u0000" in a string, or a "\u" escape with
+** bad hex digits, which cJSON read as a NUL), nesting deeper than
 ** MC_JSON_MAX_DEPTH, trailing garbage, and truncated or invalid JSON: then
 ** returns MC_JSON_INVALID with a message in err (errlen bytes) giving the
 ** offset. Events already reported before a refusal stand: the handler

@@ -104,9 +104,14 @@ static void test_events(void) {
   r.scratch_fail = 1;
   CHECK(sax(&r, big, err) == MC_JSON_STOPPED);
   r.scratch_fail = 0;
-  /* a "\u" escape with bad hex digits decodes to a NUL: the string ends there */
-  CHECK(sax(&r, "[\"ab\\uzz12cd\",\"\\u00e9\\ud83d\\ude00\"]", err) == MC_JSON_OK);
-  CHECK(strcmp(r.out, "[ s:ab s:\xc3\xa9\xf0\x9f\x98\x80 ]2 ") == 0);
+  /* a "\u" escape with bad hex digits is refused at its backslash (cJSON read
+  ** it as a NUL and cut the string there without a word) */
+  CHECK(sax(&r, "[\"ab\\uzz12cd\",\"\\u00e9\\ud83d\\ude00\"]", err) == MC_JSON_INVALID);
+  CHECK(strcmp(err, "JSON string holds an invalid \\u escape at byte 4") == 0);
+  CHECK(sax(&r, "[\"\\u00e9\\ud83d\\ude00\"]", err) == MC_JSON_OK);
+  CHECK(strcmp(r.out, "[ s:\xc3\xa9\xf0\x9f\x98\x80 ]1 ") == 0);
+  /* (once the rest of its string was read: a worse escape after it is cJSON's
+  ** refusal, checked with the cases below) */
   /* a refusal after events: the message, the events so far stand */
   CHECK(sax(&r, "[1,2,x]", err) == MC_JSON_INVALID && strcmp(err, "invalid JSON at byte 5") == 0);
   CHECK(strcmp(r.out, "[ n:1 n:2 ") == 0);
@@ -174,7 +179,7 @@ static const char *const cases[] = {
   /* strings and escapes */
   "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", "[\"\\ud83d\\ude00\"]", "[\"\\uDC00\"]", "[\"\\uD800\"]",
   "[\"\\uD800\\u0041\"]", "[\"\\uD800x\"]", "[\"\\u12\"]", "[\"\\uD800\\u12\"]", "[\"\\x\"]",
-  "[\"ab\\uzzzzcd\"]", "\"abc", "\"abc\\", "\"abc\\\"", "[\"a\"", "{\"a", "{\"a\\",
+  "[\"\\uzzzz\\x\"]", "[\"\\u12zz\\q1234\"]", "\"abc", "\"abc\\", "\"abc\\\"", "[\"a\"", "{\"a", "{\"a\\",
   /* structure */
   "", "   ", "nul", "nulx", "null x", "tru", "falsey", "[1,]", "[,1]", "[1 2]", "{\"a\":1,}",
   "{1:2}", "{\"a\" 1}", "{\"a\":}", "{\"a\":1", "{\"a\":1 \"b\":2}", "[1] x", "[1]   ", "]", "}",
@@ -185,6 +190,16 @@ static void test_compat(void) {
   size_t i;
   char deep[2100];
   for (i = 0; i < sizeof cases / sizeof *cases; i++) CHECK(compatible(cases[i]));
+  { /* the one deliberate difference: cJSON cut "ab\uzzzzcd" to "ab", ours refuses it */
+    const char *t = "[\"ab\\uzzzzcd\"]";
+    char e1[160] = "", e2[160] = "";
+    cJSON *a = reference_parse(t, strlen(t), e1, sizeof e1);
+    cJSON *b = mc_json_parse(t, strlen(t), 0, e2, sizeof e2);
+    CHECK(a != NULL && strcmp(cJSON_GetArrayItem(a, 0)->valuestring, "ab") == 0);
+    CHECK(b == NULL && strcmp(e2, "JSON string holds an invalid \\u escape at byte 4") == 0);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+  }
   /* the nesting limit: 1000 levels are read, 1001 are refused at the last '[' */
   memset(deep, '[', 1000);
   memset(deep + 1000, ']', 1000);
