@@ -71,24 +71,31 @@ function M.start_tls_drip()
     if util.sh_ok(vm .. " -e 'require(\"socket\")' >/dev/null 2>&1") then lua = vm break end
   end
   if not lua then return nil, "LuaSocket is not installed" end
-  local port = util.free_ports(1)[1]
   local script = util.root .. "/spec/fixtures/hostile/tls_drip.lua"
-  local log = util.tmpname()
-  local p = assert(io.popen(("env -u LUA_PATH -u LUA_CPATH %s %s %d >%s 2>&1 & echo $!")
-    :format(lua, util.shell_quote(script), port, util.shell_quote(log))))
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  local drip = setmetatable({ pid = pid, port = port, url = ("https://127.0.0.1:%d/"):format(port) }, Drip)
-  drip._guard = util.gc_guard(function() drip:stop() end)
-  for _ = 1, 250 do                         -- ready once it printed "listening"
-    if (util.read_file(log) or ""):find("listening", 1, true) then break end
-    if not util.alive(pid) then break end
-    util.sleep(0.02)
+  local drip, out
+  -- a free port can be taken by another process before the child binds it
+  -- (suites run side by side): try another one then
+  for _ = 1, 5 do
+    local port = util.free_ports(1)[1]
+    local log = util.tmpname()
+    local p = assert(io.popen(("env -u LUA_PATH -u LUA_CPATH %s %s %d >%s 2>&1 & echo $!")
+      :format(lua, util.shell_quote(script), port, util.shell_quote(log))))
+    local pid = tonumber(p:read("*l"))
+    p:close()
+    local d = setmetatable({ pid = pid, port = port, url = ("https://127.0.0.1:%d/"):format(port) }, Drip)
+    d._guard = util.gc_guard(function() d:stop() end)
+    for _ = 1, 250 do                         -- ready once it printed "listening"
+      if (util.read_file(log) or ""):find("listening", 1, true) then break end
+      if not util.alive(pid) then break end
+      util.sleep(0.02)
+    end
+    out = util.read_file(log) or ""
+    os.remove(log)
+    if out:find("listening", 1, true) then drip = d break end
+    d:stop()
+    if not out:lower():find("address already in use", 1, true) then break end
   end
-  local out = util.read_file(log) or ""
-  os.remove(log)
-  if not out:find("listening", 1, true) then
-    drip:stop()
+  if not drip then
     error("hostile tls_drip server did not start: " .. out)
   end
   return drip
