@@ -233,20 +233,25 @@ static int parse_rate_headers(lua_State *L, int t, mc_rate_observation *obs) {
   return mc_budgets_parse_values(values, obs);
 }
 
+/* Read the rate headers of the table at 2 into obs and update the budgets;
+** 0 when the response carried none. The header values stay on the stack
+** (from index 4 + MC_RATE_H_*). */
+static int observe_apply(lua_State *L, lpolicy *p, mc_rate_observation *obs) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (!parse_rate_headers(L, 2, obs)) return 0; /* (copies what it keeps) */
+  if (mc_budgets_apply(&p->budgets, obs) < 0) luaL_error(L, "out of memory");
+  return 1;
+}
+
 /* p:observe(headers) -> {type=,limit=,remaining=,reset=, global={...}} | nil */
 static int l_policy_observe(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_rate_observation obs;
-  int r;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 2);
-  r = parse_rate_headers(L, 2, &obs); /* (copies what it keeps) */
-  lua_settop(L, 2);
-  if (r == 0) {
+  if (!observe_apply(L, p, &obs)) {
     lua_pushnil(L);
     return 1;
   }
-  if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
   if (obs.has_type) push_budget(L, &obs.type);
   else push_budget(L, &obs.global);
   if (obs.has_global) {
@@ -266,13 +271,10 @@ static int l_policy_observe_type(lua_State *L) {
   lpolicy *p = check_policy(L);
   mc_rate_observation obs;
   const char *type;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 2);
-  if (!parse_rate_headers(L, 2, &obs)) {
+  if (!observe_apply(L, p, &obs)) {
     lua_pushnil(L);
     return 1;
   }
-  if (mc_budgets_apply(&p->budgets, &obs) < 0) return luaL_error(L, "out of memory");
   type = obs.has_type ? obs.type.type : obs.global.type;
   /* the X-RateLimit-Type value itself when that is the name (most answers;
   ** then no new string is made), else the name as the core holds it */
