@@ -112,9 +112,13 @@ describe("transport.curl: a reused handle carries nothing over", function()
     assert.equal("Bearer B", seen(echo, "Authorization"))
     echo = json(assert(t:request({ url = srv.url .. "/echo", headers = { Accept = "text/x" } })))
     assert.equal("text/x", seen(echo, "Accept"))
+    assert.matches("gzip", seen(echo, "Accept-Encoding"))
+    echo = json(assert(t:request({ url = srv.url .. "/echo", headers = { ["Accept-Encoding"] = "identity" } })))
+    assert.equal("identity", seen(echo, "Accept-Encoding")) -- the caller's, alone
     echo = plain_get()
     assert.is_nil(seen(echo, "Authorization"))
     assert.is_nil(seen(echo, "Accept")) -- the blank override is back
+    assert.matches("gzip", seen(echo, "Accept-Encoding"))
   end)
 
   it("the body in memory again after a request with a sink", function()

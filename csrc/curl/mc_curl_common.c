@@ -444,7 +444,7 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   long lim[4];
   int has_body;
   if (prepare_begin(x, curl, req, res, &has_body, err) != 0) return -1;
-  if (mc_curl_headers_build(&req->headers, has_body, &x->header_list) != 0) {
+  if (mc_curl_headers_build(&req->headers, has_body, NULL, &x->header_list) != 0) {
     mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
     return -1;
   }
@@ -496,9 +496,10 @@ int mc_curl_prepare_kept(mc_curl_xfer *x, CURL *curl, const mc_request *req, mc_
     failed = set_fixed(x, curl, req->cainfo);
     if (failed) return setopt_failed(err, failed);
   }
-  if (!k->header_list || !mc_curl_headers_match(k->header_list, &req->headers, has_body)) {
+  if (!k->ae[0]) mc_curl_headers_ae(k->ae, sizeof k->ae);
+  if (!k->header_list || !mc_curl_headers_match(k->header_list, &req->headers, has_body, k->ae)) {
     struct curl_slist *list;
-    if (mc_curl_headers_build(&req->headers, has_body, &list) != 0) goto oom;
+    if (mc_curl_headers_build(&req->headers, has_body, k->ae, &list) != 0) goto oom;
     if (curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list) != CURLE_OK) {
       curl_slist_free_all(list);
       return setopt_failed(err, "CURLOPT_HTTPHEADER");

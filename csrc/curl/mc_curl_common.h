@@ -88,6 +88,7 @@ typedef struct mc_curl_kept {
   char *cainfo;                    /* owned copy; NULL: libcurl's default bundle */
   long limits[4];                  /* timeout, connect timeout, stall time, stall bytes/s */
   struct curl_slist *header_list;  /* CURLOPT_HTTPHEADER, owned (it outlives a reset) */
+  char ae[64];                     /* Accept-Encoding sent in the list (mc_curl_headers_ae) */
 } mc_curl_kept;
 
 void mc_curl_kept_init(mc_curl_kept *k);

@@ -3,12 +3,13 @@
 */
 #include "mc_curl_headers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* The blank overrides a request needs (bits). */
-enum { MC_CURL_OV_EXPECT = 1, MC_CURL_OV_ACCEPT = 2, MC_CURL_OV_CTYPE = 4 };
+enum { MC_CURL_OV_EXPECT = 1, MC_CURL_OV_ACCEPT = 2, MC_CURL_OV_CTYPE = 4, MC_CURL_OV_AE = 8 };
 
 /* Content-Length and Transfer-Encoding: libcurl frames the body itself. */
 static int mc_curl_hdr_framing(const char *n) {
@@ -21,14 +22,18 @@ static int mc_curl_hdr_framing(const char *n) {
 
 /* Which overrides h needs: one pass over the names (the first letter rules
 ** most of them out without a call). */
-static unsigned mc_curl_hdr_overrides(const mc_headers *h, int has_body) {
-  unsigned need = MC_CURL_OV_EXPECT | MC_CURL_OV_ACCEPT | (has_body ? MC_CURL_OV_CTYPE : 0u);
+static unsigned mc_curl_hdr_overrides(const mc_headers *h, int has_body, const char *ae) {
+  unsigned need = MC_CURL_OV_EXPECT | MC_CURL_OV_ACCEPT | (has_body ? MC_CURL_OV_CTYPE : 0u) |
+                  (ae ? MC_CURL_OV_AE : 0u);
   size_t i;
   for (i = 0; i < h->count; i++) {
     const char *n = h->items[i].name;
     switch (n[0] | 0x20) {
       case 'e': if (strcasecmp(n, "Expect") == 0) need &= ~(unsigned)MC_CURL_OV_EXPECT; break;
-      case 'a': if (strcasecmp(n, "Accept") == 0) need &= ~(unsigned)MC_CURL_OV_ACCEPT; break;
+      case 'a':
+        if (strcasecmp(n, "Accept") == 0) need &= ~(unsigned)MC_CURL_OV_ACCEPT;
+        else if (strcasecmp(n, "Accept-Encoding") == 0) need &= ~(unsigned)MC_CURL_OV_AE;
+        break;
       case 'c': if (strcasecmp(n, "Content-Type") == 0) need &= ~(unsigned)MC_CURL_OV_CTYPE; break;
       default: break;
     }
@@ -66,9 +71,25 @@ static int mc_curl_hdr_add(struct curl_slist **list, const char *name, const cha
   return rc;
 }
 
-int mc_curl_headers_build(const mc_headers *h, int has_body, struct curl_slist **out) {
+void mc_curl_headers_ae(char *buf, size_t cap) {
+  /* libcurl's own order: deflate, gzip (zlib), br, zstd */
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  int f = v ? v->features : 0;
+  buf[0] = '\0';
+  if (f & CURL_VERSION_LIBZ) snprintf(buf, cap, "deflate, gzip");
+#ifdef CURL_VERSION_BROTLI
+  if (f & CURL_VERSION_BROTLI) snprintf(buf + strlen(buf), cap - strlen(buf), "%sbr", buf[0] ? ", " : "");
+#endif
+#ifdef CURL_VERSION_ZSTD
+  if (f & CURL_VERSION_ZSTD) snprintf(buf + strlen(buf), cap - strlen(buf), "%szstd", buf[0] ? ", " : "");
+#endif
+  if (!buf[0]) snprintf(buf, cap, "identity");
+}
+
+int mc_curl_headers_build(const mc_headers *h, int has_body, const char *ae,
+                          struct curl_slist **out) {
   struct curl_slist *list = NULL;
-  unsigned need = mc_curl_hdr_overrides(h, has_body);
+  unsigned need = mc_curl_hdr_overrides(h, has_body, ae);
   size_t i;
   for (i = 0; i < h->count; i++) {
     if (mc_curl_hdr_framing(h->items[i].name)) continue;
@@ -77,6 +98,7 @@ int mc_curl_headers_build(const mc_headers *h, int has_body, struct curl_slist *
   if ((need & MC_CURL_OV_EXPECT) && mc_curl_hdr_append(&list, "Expect:") != 0) goto oom;
   if ((need & MC_CURL_OV_ACCEPT) && mc_curl_hdr_append(&list, "Accept:") != 0) goto oom;
   if ((need & MC_CURL_OV_CTYPE) && mc_curl_hdr_append(&list, "Content-Type:") != 0) goto oom;
+  if ((need & MC_CURL_OV_AE) && mc_curl_hdr_add(&list, "Accept-Encoding", ae) != 0) goto oom;
   *out = list;
   return 0;
 oom:
@@ -95,8 +117,9 @@ static int mc_curl_hdr_line_is(const char *line, const char *name, const char *v
   return line[0] == ':' && line[1] == ' ' && strcmp(line + 2, value) == 0;
 }
 
-int mc_curl_headers_match(const struct curl_slist *list, const mc_headers *h, int has_body) {
-  unsigned need = mc_curl_hdr_overrides(h, has_body);
+int mc_curl_headers_match(const struct curl_slist *list, const mc_headers *h, int has_body,
+                          const char *ae) {
+  unsigned need = mc_curl_hdr_overrides(h, has_body, ae);
   size_t i;
   for (i = 0; i < h->count; i++) {
     if (mc_curl_hdr_framing(h->items[i].name)) continue;
@@ -113,6 +136,10 @@ int mc_curl_headers_match(const struct curl_slist *list, const mc_headers *h, in
   }
   if (need & MC_CURL_OV_CTYPE) {
     if (!list || strcmp(list->data, "Content-Type:") != 0) return 0;
+    list = list->next;
+  }
+  if (need & MC_CURL_OV_AE) {
+    if (!list || !mc_curl_hdr_line_is(list->data, "Accept-Encoding", ae)) return 0;
     list = list->next;
   }
   return list == NULL;
