@@ -23,7 +23,8 @@ static int mc_curl_hdr_framing(const char *n) {
 /* Which overrides h needs: one pass over the names (the first letter rules
 ** most of them out without a call). */
 static unsigned mc_curl_hdr_overrides(const mc_headers *h, int has_body, const char *ae) {
-  unsigned need = MC_CURL_OV_EXPECT | MC_CURL_OV_ACCEPT | (has_body ? MC_CURL_OV_CTYPE : 0u) |
+  /* libcurl adds Expect and Content-Type only to a request that sends a body */
+  unsigned need = MC_CURL_OV_ACCEPT | (has_body ? MC_CURL_OV_EXPECT | MC_CURL_OV_CTYPE : 0u) |
                   (ae ? MC_CURL_OV_AE : 0u);
   size_t i;
   for (i = 0; i < h->count; i++) {

@@ -5,9 +5,9 @@
 ** binding, with the mc_http1 rules) into a curl_slist: "Name: value" lines
 ** ("Name;" for an empty value), in the request's order, without
 ** Content-Length and Transfer-Encoding (the body decides those), then blank
-** overrides that stop libcurl inventing headers: "Expect:" and "Accept:"
-** unless the request has its own, and "Content-Type:" for a request with a
-** body that has none. With `ae` (mc_curl_headers_ae: the value libcurl
+** overrides that stop libcurl inventing headers: "Accept:" unless the
+** request has its own, and for a request with a body (the only kind libcurl
+** adds them to) "Expect:" and "Content-Type:" unless it has its own. With `ae` (mc_curl_headers_ae: the value libcurl
 ** makes of CURLOPT_ACCEPT_ENCODING ""), a request without its own
 ** Accept-Encoding gets "Accept-Encoding: <ae>" in the list: the same line
 ** libcurl would add, without libcurl formatting it again for every request
