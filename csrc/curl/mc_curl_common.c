@@ -376,26 +376,30 @@ static const char *set_fixed(mc_curl_xfer *x, CURL *curl, const char *cainfo) {
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
   SETOPT(CURLOPT_TCP_KEEPIDLE, 30L);
   SETOPT(CURLOPT_TCP_KEEPINTVL, 15L);
-  SETOPT(CURLOPT_BUFFERSIZE, 128L * 1024L);
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   return NULL;
 }
 
-/* The time limits of `req`: total, connect, and the stall rule (below
-** low_speed_limit bytes/s for low_speed_time_s seconds; 0: off). */
-static void limits_of(const mc_request *req, long lim[4]) {
+/* The limits of `req`: total and connect timeouts, the stall rule (below
+** low_speed_limit bytes/s for low_speed_time_s seconds; 0: off), and the
+** receive buffer: 128 KiB for a download to a sink file, libcurl's 16 KiB
+** for a body kept in memory (an API answer; libcurl allocates the buffer
+** for every transfer, and a small one costs less). */
+static void limits_of(const mc_request *req, long lim[MC_CURL_NLIMITS]) {
   lim[0] = req->timeout_ms > 0 ? req->timeout_ms : 0L;
   lim[1] = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 0L;
   lim[2] = req->low_speed_time_s > 0 ? req->low_speed_time_s : 0L;
   lim[3] = lim[2] > 0 ? (req->low_speed_limit > 0 ? req->low_speed_limit : 1L) : 0L;
+  lim[4] = req->sink_path ? 128L * 1024L : (long)CURL_MAX_WRITE_SIZE;
 }
 
 /* Set the limits that differ from `had` (all of them when had is NULL). */
-static const char *set_limits(CURL *curl, const long lim[4], const long *had) {
+static const char *set_limits(CURL *curl, const long lim[MC_CURL_NLIMITS], const long *had) {
   if (!had || had[0] != lim[0]) SETOPT(CURLOPT_TIMEOUT_MS, lim[0]);
   if (!had || had[1] != lim[1]) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, lim[1]);
   if (!had || had[2] != lim[2]) SETOPT(CURLOPT_LOW_SPEED_TIME, lim[2]);
   if (!had || had[3] != lim[3]) SETOPT(CURLOPT_LOW_SPEED_LIMIT, lim[3]);
+  if (!had || had[4] != lim[4]) SETOPT(CURLOPT_BUFFERSIZE, lim[4]);
   return NULL;
 }
 
@@ -441,7 +445,7 @@ static int setopt_failed(mc_transport_error *err, const char *opt) {
 int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
                     mc_response *res, mc_transport_error *err) {
   const char *failed;
-  long lim[4];
+  long lim[MC_CURL_NLIMITS];
   int has_body;
   if (prepare_begin(x, curl, req, res, &has_body, err) != 0) return -1;
   if (mc_curl_headers_build(&req->headers, has_body, NULL, &x->header_list) != 0) {
@@ -479,7 +483,7 @@ int mc_curl_prepare_kept(mc_curl_xfer *x, CURL *curl, const mc_request *req, mc_
                          mc_curl_kept *k, mc_transport_error *err) {
   const char *method = req->method ? req->method : "GET";
   const char *failed = NULL;
-  long lim[4];
+  long lim[MC_CURL_NLIMITS];
   int has_body, plain, fresh = !k->plain;
   if (prepare_begin(x, curl, req, res, &has_body, err) != 0) return -1;
   plain = !has_body && strcmp(method, "GET") == 0;

@@ -83,10 +83,11 @@ int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err);
 ** progress hook) for the same `x`: the fixed options, the CA bundle cainfo,
 ** the limits, header_list; plain = 0 says it is fresh (new, or reset).
 */
+#define MC_CURL_NLIMITS 5
 typedef struct mc_curl_kept {
   int plain;
   char *cainfo;                    /* owned copy; NULL: libcurl's default bundle */
-  long limits[4];                  /* timeout, connect timeout, stall time, stall bytes/s */
+  long limits[MC_CURL_NLIMITS];    /* timeout, connect timeout, stall time and bytes/s, buffer */
   struct curl_slist *header_list;  /* CURLOPT_HTTPHEADER, owned (it outlives a reset) */
   char ae[64];                     /* Accept-Encoding sent in the list (mc_curl_headers_ae) */
 } mc_curl_kept;
