@@ -129,6 +129,13 @@ describe("transport.curl: a reused handle carries nothing over", function()
     res = assert(t:request({ url = srv.url .. "/bytes?n=50" }))
     assert.equal(50, #res.body)
     assert.equal(300, #httpd.read_file(sink)) -- left alone
+    -- big bodies both ways, alternating (the receive buffer differs)
+    for _ = 1, 2 do
+      res = assert(t:request({ url = srv.url .. "/bytes?n=300000", sink = sink }))
+      assert.equal(res.headers["x-body-sha1"], httpd.sha1_file(sink))
+      res = assert(t:request({ url = srv.url .. "/bytes?n=300001" }))
+      assert.equal(300001, #res.body)
+    end
   end)
 
   it("its own max_body and limits, not the previous request's", function()

@@ -399,7 +399,9 @@ static const char *set_limits(CURL *curl, const long lim[MC_CURL_NLIMITS], const
   if (!had || had[1] != lim[1]) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, lim[1]);
   if (!had || had[2] != lim[2]) SETOPT(CURLOPT_LOW_SPEED_TIME, lim[2]);
   if (!had || had[3] != lim[3]) SETOPT(CURLOPT_LOW_SPEED_LIMIT, lim[3]);
-  if (!had || had[4] != lim[4]) SETOPT(CURLOPT_BUFFERSIZE, lim[4]);
+  /* best effort: libcurl 7.8x refuses a new size while it still holds a
+  ** receive buffer (it frees it when a transfer ends); the size only tunes */
+  if (!had || had[4] != lim[4]) (void)curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, lim[4]);
   return NULL;
 }
 
