@@ -3,6 +3,7 @@
 ** collect its mc_response (see mc_curl_common.h).
 */
 #include "mc_curl_common.h"
+#include "mc_curl_headers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,18 +48,29 @@ static void cb_fail_http1(mc_curl_xfer *x, const mc_http1_error *e) {
 
 /* ---- callbacks (never call Lua, never longjmp) ------------------------- */
 
+/* A response header by its lower-case name (mc_http1 stores names folded to
+** lower case, so no case-insensitive compare is needed), or NULL. */
+static const char *res_header(const mc_curl_xfer *x, const char *name) {
+  const mc_headers *h = &x->res->headers;
+  size_t i;
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    if (n[0] == name[0] && strcmp(n, name) == 0) return h->items[i].value;
+  }
+  return NULL;
+}
+
 /* A final head arrived: refuse an invalid Content-Length where it frames
 ** the body, as the byte parser does (mc_http1_parser.c; libcurl itself
 ** takes the last of conflicting repeats and reads past an overflowing one
 ** until close). No body: HEAD, 1xx, 204, 304; a transfer coding wins. */
 static int check_framing(mc_curl_xfer *x, mc_http1_error *e) {
   long st = x->head.status;
-  const char *te = mc_headers_get(&x->res->headers, "transfer-encoding");
-  const char *method = x->req->method ? x->req->method : "GET";
+  const char *te, *method = x->req->method ? x->req->method : "GET";
   if (strcmp(method, "HEAD") == 0 || st < 200 || st == 204 || st == 304) return 0;
+  te = res_header(x, "transfer-encoding");
   if (te && !mc_http1_has_token(te, "identity")) return 0;
-  if (mc_http1_content_length(mc_headers_get(&x->res->headers, "content-length")) != -2)
-    return 0;
+  if (mc_http1_content_length(res_header(x, "content-length")) != -2) return 0;
   e->kind = MC_TERR_PROTOCOL;
   e->code = MC_CODE_WEIRD_SERVER_REPLY;
   snprintf(e->message, sizeof e->message, "invalid Content-Length");
@@ -98,7 +110,7 @@ static int decide_sink(mc_curl_xfer *x) {
   }
   x->sink_state = 2;
   {
-    int64_t cl = mc_http1_content_length(mc_headers_get(&x->res->headers, "content-length"));
+    int64_t cl = mc_http1_content_length(res_header(x, "content-length"));
     if (cl > 0) mc_response_reserve(x->res, (size_t)cl);
   }
   return 0;
@@ -286,62 +298,10 @@ static int open_body_parts(mc_curl_xfer *x, const mc_body *b, mc_transport_error
   return 0;
 }
 
-/* Append one raw line to the header list. */
-static int append_line(mc_curl_xfer *x, const char *line) {
-  struct curl_slist *l = curl_slist_append(x->header_list, line);
-  if (!l) return -1;
-  x->header_list = l;
-  return 0;
-}
-
-/* Append "Name: value" (or "Name;" for an empty value) to the header list. */
-static int add_header(mc_curl_xfer *x, const char *name, const char *value) {
-  size_t nl = strlen(name), vl = strlen(value);
-  char *line = malloc(nl + vl + 3);
-  int rc;
-  if (!line) return -1;
-  memcpy(line, name, nl);
-  if (vl == 0) {
-    line[nl] = ';';
-    line[nl + 1] = '\0';
-  } else {
-    line[nl] = ':';
-    line[nl + 1] = ' ';
-    memcpy(line + nl + 2, value, vl + 1);
-  }
-  rc = append_line(x, line);
-  free(line);
-  return rc;
-}
-
-/* The caller's headers (validated once, by the caller), minus the framing
-** ones libcurl computes itself, plus blank overrides that stop libcurl adding
-** Accept, Expect and Content-Type. */
-static int build_headers(mc_curl_xfer *x, int has_body, mc_transport_error *err) {
-  const mc_headers *h = &x->req->headers;
-  size_t i;
-  for (i = 0; i < h->count; i++) {
-    const char *n = h->items[i].name, *v = h->items[i].value;
-    if (strcasecmp(n, "Content-Length") == 0 || strcasecmp(n, "Transfer-Encoding") == 0)
-      continue; /* the body decides these */
-    if (add_header(x, n, v) != 0) goto oom;
-  }
-  if (!mc_headers_get(h, "Expect") && append_line(x, "Expect:") != 0) goto oom;
-  if (!mc_headers_get(h, "Accept") && append_line(x, "Accept:") != 0) goto oom;
-  if (has_body && !mc_headers_get(h, "Content-Type") && append_line(x, "Content-Type:") != 0)
-    goto oom;
-  return 0;
-oom:
-  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
-  return -1;
-}
-
 #define SETOPT(opt, val)                                  \
   do {                                                    \
-    if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {   \
-      failed_opt = #opt;                                  \
-      goto setopt_failed;                                 \
-    }                                                     \
+    if (curl_easy_setopt(curl, opt, val) != CURLE_OK)     \
+      return #opt;                                        \
   } while (0)
 
 /* CURLOPT_XFERINFOFUNCTION: hand the byte counts to the caller's hook; a
@@ -368,11 +328,12 @@ int mc_curl_progress(mc_curl_xfer *x, int (*fn)(void *ud, int64_t up, int64_t do
   return 0;
 }
 
-int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
-                    mc_response *res, mc_transport_error *err) {
+/* The start of every transfer: reset `x` for `req`, check the URL, open the
+** body's files. *has_body: the request sends a body (a POST/PUT/PATCH
+** without one still sends "Content-Length: 0"). */
+static int prepare_begin(mc_curl_xfer *x, CURL *curl, const mc_request *req, mc_response *res,
+                         int *has_body, mc_transport_error *err) {
   const char *method = req->method ? req->method : "GET";
-  const char *failed_opt = NULL;
-  int has_body = req->body.kind != MC_BODY_NONE;
   mc_curl_xfer_init(x);
   x->curl = curl;
   x->req = req;
@@ -382,20 +343,20 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   err->kind = MC_TERR_NONE;
   err->code = 0;
   err->message[0] = '\0';
-
   if (!req->url) {
     mc_transport_error_set(err, MC_TERR_LOCAL, 0, "invalid request: no URL");
     return -1;
   }
-  /* A POST/PUT/PATCH without a body still sends "Content-Length: 0". */
-  if (!has_body && mc_http1_empty_body_counts(method)) has_body = 1;
-  if (req->body.kind == MC_BODY_FILE && open_body_file(x, &req->body, err) != 0)
-    return -1;
-  if (req->body.kind == MC_BODY_PARTS && open_body_parts(x, &req->body, err) != 0)
-    return -1;
-  if (build_headers(x, has_body, err) != 0) return -1;
+  *has_body = req->body.kind != MC_BODY_NONE || mc_http1_empty_body_counts(method);
+  if (req->body.kind == MC_BODY_FILE && open_body_file(x, &req->body, err) != 0) return -1;
+  if (req->body.kind == MC_BODY_PARTS && open_body_parts(x, &req->body, err) != 0) return -1;
+  return 0;
+}
 
-  SETOPT(CURLOPT_URL, req->url);
+/* The options no request changes (the callbacks' data is `x`, so `x` must
+** stay where it is while the handle keeps them), and the CA bundle. Returns
+** NULL, or the name of the option libcurl refused. */
+static const char *set_fixed(mc_curl_xfer *x, CURL *curl, const char *cainfo) {
 #if LIBCURL_VERSION_NUM >= 0x075500
   SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -410,21 +371,43 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   SETOPT(CURLOPT_WRITEDATA, (void *)x);
   SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
   SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (req->cainfo) SETOPT(CURLOPT_CAINFO, req->cainfo);
-  SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 0L);
-  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 0L);
-  if (req->low_speed_time_s > 0) {
-    SETOPT(CURLOPT_LOW_SPEED_TIME, req->low_speed_time_s);
-    SETOPT(CURLOPT_LOW_SPEED_LIMIT, req->low_speed_limit > 0 ? req->low_speed_limit : 1L);
-  }
+  if (cainfo) SETOPT(CURLOPT_CAINFO, cainfo);
   SETOPT(CURLOPT_ACCEPT_ENCODING, "");
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
   SETOPT(CURLOPT_TCP_KEEPIDLE, 30L);
   SETOPT(CURLOPT_TCP_KEEPINTVL, 15L);
-  SETOPT(CURLOPT_BUFFERSIZE, 128L * 1024L);
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-  SETOPT(CURLOPT_HTTPHEADER, x->header_list);
+  return NULL;
+}
 
+/* The limits of `req`: total and connect timeouts, the stall rule (below
+** low_speed_limit bytes/s for low_speed_time_s seconds; 0: off), and the
+** receive buffer: 128 KiB for a download to a sink file, libcurl's 16 KiB
+** for a body kept in memory (an API answer; libcurl allocates the buffer
+** for every transfer, and a small one costs less). */
+static void limits_of(const mc_request *req, long lim[MC_CURL_NLIMITS]) {
+  lim[0] = req->timeout_ms > 0 ? req->timeout_ms : 0L;
+  lim[1] = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 0L;
+  lim[2] = req->low_speed_time_s > 0 ? req->low_speed_time_s : 0L;
+  lim[3] = lim[2] > 0 ? (req->low_speed_limit > 0 ? req->low_speed_limit : 1L) : 0L;
+  lim[4] = req->sink_path ? 128L * 1024L : (long)CURL_MAX_WRITE_SIZE;
+}
+
+/* Set the limits that differ from `had` (all of them when had is NULL). */
+static const char *set_limits(CURL *curl, const long lim[MC_CURL_NLIMITS], const long *had) {
+  if (!had || had[0] != lim[0]) SETOPT(CURLOPT_TIMEOUT_MS, lim[0]);
+  if (!had || had[1] != lim[1]) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, lim[1]);
+  if (!had || had[2] != lim[2]) SETOPT(CURLOPT_LOW_SPEED_TIME, lim[2]);
+  if (!had || had[3] != lim[3]) SETOPT(CURLOPT_LOW_SPEED_LIMIT, lim[3]);
+  /* best effort: libcurl 7.8x refuses a new size while it still holds a
+  ** receive buffer (it frees it when a transfer ends); the size only tunes */
+  if (!had || had[4] != lim[4]) (void)curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, lim[4]);
+  return NULL;
+}
+
+/* The method and the body, on a handle in libcurl's default (GET) state. */
+static const char *set_method(mc_curl_xfer *x, CURL *curl, const mc_request *req, int has_body) {
+  const char *method = req->method ? req->method : "GET";
   if (has_body && (req->body.kind == MC_BODY_FILE || req->body.kind == MC_BODY_PARTS)) {
     SETOPT(CURLOPT_UPLOAD, 1L);
 #if LIBCURL_VERSION_NUM >= 0x073e00
@@ -437,13 +420,11 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
     SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->body_len);
     if (strcmp(method, "PUT") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (has_body) {
+    const char *data = req->body.kind == MC_BODY_MEMORY && req->body.data ? req->body.data : "";
+    size_t len = req->body.kind == MC_BODY_MEMORY ? req->body.len : 0;
     SETOPT(CURLOPT_POST, 1L);
-    {
-      const char *data = req->body.kind == MC_BODY_MEMORY && req->body.data ? req->body.data : "";
-      size_t len = req->body.kind == MC_BODY_MEMORY ? req->body.len : 0;
-      SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-      SETOPT(CURLOPT_POSTFIELDS, data);
-    }
+    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    SETOPT(CURLOPT_POSTFIELDS, data);
     if (strcmp(method, "POST") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (strcmp(method, "HEAD") == 0) {
     SETOPT(CURLOPT_NOBODY, 1L);
@@ -452,15 +433,103 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
   } else {
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
-  return 0;
-
-setopt_failed:
-  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot configure the transfer (%s)",
-                         failed_opt);
-  return -1;
+  return NULL;
 }
 
 #undef SETOPT
+
+/* Report an option libcurl refused. */
+static int setopt_failed(mc_transport_error *err, const char *opt) {
+  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "cannot configure the transfer (%s)", opt);
+  return -1;
+}
+
+int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
+                    mc_response *res, mc_transport_error *err) {
+  const char *failed;
+  long lim[MC_CURL_NLIMITS];
+  int has_body;
+  if (prepare_begin(x, curl, req, res, &has_body, err) != 0) return -1;
+  if (mc_curl_headers_build(&req->headers, has_body, NULL, &x->header_list) != 0) {
+    mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
+    return -1;
+  }
+  limits_of(req, lim);
+  failed = set_fixed(x, curl, req->cainfo);
+  if (!failed && curl_easy_setopt(curl, CURLOPT_URL, req->url) != CURLE_OK) failed = "CURLOPT_URL";
+  if (!failed && curl_easy_setopt(curl, CURLOPT_HTTPHEADER, x->header_list) != CURLE_OK)
+    failed = "CURLOPT_HTTPHEADER";
+  if (!failed) failed = set_limits(curl, lim, NULL);
+  if (!failed) failed = set_method(x, curl, req, has_body);
+  return failed ? setopt_failed(err, failed) : 0;
+}
+
+/* ---- a handle kept configured between requests ------------------------- */
+
+void mc_curl_kept_init(mc_curl_kept *k) {
+  memset(k, 0, sizeof *k);
+}
+
+void mc_curl_kept_free(mc_curl_kept *k) {
+  free(k->cainfo);
+  curl_slist_free_all(k->header_list);
+  mc_curl_kept_init(k);
+}
+
+/* Both NULL, or equal strings. */
+static int same_str(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int mc_curl_prepare_kept(mc_curl_xfer *x, CURL *curl, const mc_request *req, mc_response *res,
+                         mc_curl_kept *k, mc_transport_error *err) {
+  const char *method = req->method ? req->method : "GET";
+  const char *failed = NULL;
+  long lim[MC_CURL_NLIMITS];
+  int has_body, plain, fresh = !k->plain;
+  if (prepare_begin(x, curl, req, res, &has_body, err) != 0) return -1;
+  plain = !has_body && strcmp(method, "GET") == 0;
+  if (!fresh && !same_str(k->cainfo, req->cainfo)) {
+    /* no option gives libcurl's default CA bundle back: start over */
+    curl_easy_reset(curl);
+    fresh = 1;
+  }
+  k->plain = 0; /* until every option below is in place */
+  if (fresh) {
+    free(k->cainfo);
+    k->cainfo = NULL;
+    if (req->cainfo && !(k->cainfo = strdup(req->cainfo))) goto oom;
+    failed = set_fixed(x, curl, req->cainfo);
+    if (failed) return setopt_failed(err, failed);
+  }
+  if (!k->ae[0]) mc_curl_headers_ae(k->ae, sizeof k->ae);
+  if (!k->header_list || !mc_curl_headers_match(k->header_list, &req->headers, has_body, k->ae)) {
+    struct curl_slist *list;
+    if (mc_curl_headers_build(&req->headers, has_body, k->ae, &list) != 0) goto oom;
+    if (curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list) != CURLE_OK) {
+      curl_slist_free_all(list);
+      return setopt_failed(err, "CURLOPT_HTTPHEADER");
+    }
+    curl_slist_free_all(k->header_list); /* the handle no longer points at it */
+    k->header_list = list;
+  } else if (fresh && curl_easy_setopt(curl, CURLOPT_HTTPHEADER, k->header_list) != CURLE_OK) {
+    return setopt_failed(err, "CURLOPT_HTTPHEADER");
+  }
+  if (curl_easy_setopt(curl, CURLOPT_URL, req->url) != CURLE_OK)
+    return setopt_failed(err, "CURLOPT_URL");
+  limits_of(req, lim);
+  failed = set_limits(curl, lim, fresh ? NULL : k->limits);
+  if (failed) return setopt_failed(err, failed);
+  memcpy(k->limits, lim, sizeof lim);
+  /* a kept handle is in the GET state already */
+  if ((fresh || !plain) && (failed = set_method(x, curl, req, has_body)) != NULL)
+    return setopt_failed(err, failed);
+  k->plain = plain;
+  return 0;
+oom:
+  mc_transport_error_set(err, MC_TERR_LOCAL, 0, "out of memory");
+  return -1;
+}
 
 /* ---- completion -------------------------------------------------------- */
 

@@ -77,6 +77,39 @@ int mc_curl_prepare(mc_curl_xfer *x, CURL *curl, const mc_request *req,
 int mc_curl_complete(mc_curl_xfer *x, CURLcode rc, mc_transport_error *err);
 
 /*
+** What a handle kept configured between requests holds (mc_curl_easy): no
+** curl_easy_reset and ~25 options per request, only what differs. plain = 1
+** says the handle holds the options of a plain request (GET, no body, no
+** progress hook) for the same `x`: the fixed options, the CA bundle cainfo,
+** the limits, header_list; plain = 0 says it is fresh (new, or reset).
+*/
+#define MC_CURL_NLIMITS 5
+typedef struct mc_curl_kept {
+  int plain;
+  char *cainfo;                    /* owned copy; NULL: libcurl's default bundle */
+  long limits[MC_CURL_NLIMITS];    /* timeout, connect timeout, stall time and bytes/s, buffer */
+  struct curl_slist *header_list;  /* CURLOPT_HTTPHEADER, owned (it outlives a reset) */
+  char ae[64];                     /* Accept-Encoding sent in the list (mc_curl_headers_ae) */
+} mc_curl_kept;
+
+void mc_curl_kept_init(mc_curl_kept *k);
+/* Free what k owns: only once the handle is cleaned up or reset. */
+void mc_curl_kept_free(mc_curl_kept *k);
+
+/*
+** mc_curl_prepare for a kept handle, always with the same `x`: when k->plain,
+** sets only the URL, the limits and the header list that changed, and the
+** method and body when this request is not plain; otherwise (a fresh handle)
+** everything. A CA bundle other than the one kept resets the handle first.
+** Sets k->plain for this request. After the transfer the caller must reset
+** the handle (curl_easy_reset) unless k->plain: nothing of a request that
+** was not plain (its body, method, upload mode, progress hook) may reach the
+** next one. On -1 the caller releases `x` and resets the handle (k->plain is 0).
+*/
+int mc_curl_prepare_kept(mc_curl_xfer *x, CURL *curl, const mc_request *req, mc_response *res,
+                         mc_curl_kept *k, mc_transport_error *err);
+
+/*
 ** After mc_curl_prepare: call fn(ud, bytes sent, bytes received) as libcurl
 ** reports progress (often: the hook throttles). A non-zero return aborts the
 ** transfer with kind local. Returns 0, or -1 when libcurl refuses the options.
