@@ -150,10 +150,13 @@ static lh1_scratch *lh1_scratch_get(lua_State *L) {
   return sc;
 }
 
-/* Done with the scratch: free the request's copies, ready for the next call. */
+/* Done with the scratch: ready for the next call, its header list emptied
+** but keeping its memory (freed by the scratch's __gc). */
 static void lh1_scratch_done(lh1_scratch *sc) {
-  mc_request_free(&sc->req);
+  mc_headers headers = sc->req.headers;
+  mc_headers_clear(&headers);
   mc_request_init(&sc->req);
+  sc->req.headers = headers;
   sc->busy = 0;
 }
 
@@ -261,21 +264,10 @@ static const char *lh1_parser_opts(lua_State *L, int arg, int *has_sink, size_t 
   return method;
 }
 
-/* Free the response of p and start again as response("GET") would, keeping
-** a small line buffer for the next head. */
+/* Start again as response(method, ...) would, keeping the buffers of the
+** last response (mc_http1_parser_reuse). */
 static void lh1_restart(mc_http1_parser *p, const char *method, int has_sink, size_t max_body) {
-  char *line = NULL;
-  size_t line_cap = 0;
-  if (p->line_cap <= 1024) {
-    line = p->line;
-    line_cap = p->line_cap;
-    p->line = NULL;
-    p->line_cap = 0;
-  }
-  mc_http1_parser_free(p);
-  mc_http1_parser_init(p, method, has_sink, max_body);
-  p->line = line;
-  p->line_cap = line_cap;
+  mc_http1_parser_reuse(p, method, has_sink, max_body);
 }
 
 /* core.http1.response(method [, has_sink [, max_body]]) */
@@ -379,6 +371,20 @@ static int lh1_eof(lua_State *L) {
   return 1;
 }
 
+/* Push the parser's headers as a table: names are lower case and each
+** header is "name\0value\0" (mc_headers_add), so no length is counted. */
+static void lh1_push_headers(lua_State *L, const mc_headers *h) {
+  size_t i;
+  lua_createtable(L, 0, (int)h->count);
+  for (i = 0; i < h->count; i++) {
+    const mc_header *it = &h->items[i];
+    size_t nlen = (size_t)(it->value - it->name) - 1;
+    lua_pushlstring(L, it->name, nlen);
+    lua_pushstring(L, it->value);
+    lua_rawset(L, -3);
+  }
+}
+
 /* p:head() -> status, headers, to_sink | nil */
 static int lh1_head(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
@@ -387,7 +393,7 @@ static int lh1_head(lua_State *L) {
     return 1;
   }
   mc_pushint(L, p->res.status);
-  mc_lua_push_headers(L, &p->res.headers);
+  lh1_push_headers(L, &p->res.headers);
   lua_pushboolean(L, p->to_sink);
   return 3;
 }
@@ -427,7 +433,7 @@ static int lh1_result(lua_State *L) {
     return 1;
   }
   mc_pushint(L, p->res.status);
-  mc_lua_push_headers(L, &p->res.headers);
+  lh1_push_headers(L, &p->res.headers);
   if (p->to_sink) lua_pushnil(L);
   else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
   mc_pushint(L, p->res.bytes_received);

@@ -140,12 +140,16 @@ local function stall_deadline(st, t)
   local moved = st.got + (st.sent_body or 0)
   if st.win_sock ~= st.sock then            -- a new connection: a new window
     st.win_sock, st.win_start, st.win_moved = st.sock, t, moved
-    st.qt, st.qn, st.qh, st.qe, st.qsum = st.qt or {}, st.qn or {}, 1, 0, 0
+    st.qh, st.qe, st.qsum = 1, 0, 0          -- (the queue's tables: when first used)
   end
   local d = moved - st.win_moved
   if d > 0 then
     st.win_moved = moved
     local qt, qn, qe = st.qt, st.qn, st.qe
+    if not qt then
+      qt, qn = {}, {}
+      st.qt, st.qn = qt, qn
+    end
     if d >= n then                           -- alone enough: the tail is this
       qt[1], qn[1], st.qh, st.qe, st.qsum = t, d, 1, 1, d
     elseif qe >= st.qh and t - qt[qe] < n / 64 then
