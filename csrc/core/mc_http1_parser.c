@@ -114,18 +114,32 @@ static long mc_http1_parser_take_line(mc_http1_parser *p, const char *data, size
 }
 
 /* The head is complete: pick the body framing and where the body goes. */
+/* The values of the headers that frame the body (NULL when absent), in one
+** pass: the parser's names are lower case in "name\0value\0" blocks. */
+static void mc_http1_parser_framing_headers(const mc_headers *h, const char **te,
+                                            const char **cl, const char **conn) {
+  size_t i;
+  *te = *cl = *conn = NULL;
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    size_t nlen = (size_t)(h->items[i].value - n) - 1;
+    if (nlen == 17 && memcmp(n, "transfer-encoding", 17) == 0) *te = h->items[i].value;
+    else if (nlen == 14 && memcmp(n, "content-length", 14) == 0) *cl = h->items[i].value;
+    else if (nlen == 10 && memcmp(n, "connection", 10) == 0) *conn = h->items[i].value;
+  }
+}
+
 static long mc_http1_parser_framing(mc_http1_parser *p) {
   const mc_headers *h = &p->res.headers;
-  const char *te = mc_headers_get(h, "transfer-encoding");
-  const char *cl_s = mc_headers_get(h, "content-length");
+  const char *te, *cl_s, *conn;
   long st = p->head.status;
   int64_t cl;
   int close_framed = 0;
+  mc_http1_parser_framing_headers(h, &te, &cl_s, &conn);
   p->res.status = st;
   if (mc_http1_body_begin(&p->head, p->has_sink, p->max_body, &p->to_sink, &p->err) != 0)
     return mc_http1_parser_fail(p, p->err.kind, p->err.code, NULL);
-  p->keep_alive = p->head.minor >= 1 && st != 101 &&
-                  !mc_http1_has_token(mc_headers_get(h, "connection"), "close");
+  p->keep_alive = p->head.minor >= 1 && st != 101 && !mc_http1_has_token(conn, "close");
   if (p->head_request || st < 200 || st == 204 || st == 304) {
     p->state = MC_HTTP1_S_DONE;
     return 0;

@@ -39,10 +39,13 @@ int mc_http1_is_token(const char *s, size_t len) {
   return 1;
 }
 
+/* The bytes a header value may not hold: CR, LF, NUL. */
+static const unsigned char mc_http1_req_not_in_value[256] = {['\0'] = 1, ['\n'] = 1, ['\r'] = 1};
+
 int mc_http1_is_field_value(const char *s, size_t len) {
   size_t i;
   for (i = 0; i < len; i++)
-    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 0;
+    if (mc_http1_req_not_in_value[(unsigned char)s[i]]) return 0;
   return 1;
 }
 

@@ -41,7 +41,8 @@
 #include <string.h>
 
 /* Scratch request owned by a userdata: a raise while reading leaks nothing.
-** One per Lua state is kept in the registry and reused (lh1_scratch_get). */
+** One per Lua state is kept (an upvalue of core.http1.request) and reused
+** (lh1_scratch_get). */
 typedef struct lh1_scratch {
   mc_lua_handle h;
   mc_request req;
@@ -83,45 +84,38 @@ enum { LH1_HEAD = 1, LH1_METHOD, LH1_HTTPS, LH1_HOST, LH1_PORT, LH1_CONNECT_HOST
        LH1_IS_IP, LH1_BODY, LH1_LENGTH, LH1_OFFSET, LH1_CLOSE, LH1_TIMEOUT, LH1_CONNECT_TIMEOUT,
        LH1_STALL_TIMEOUT, LH1_MAX_BODY };
 
-/* Registry keys (their addresses) of this Lua state's plan key strings and
-** of its cached scratch request. */
-static const char lh1_keys_key = 0;
-static const char lh1_scratch_key = 0;
+/* core.http1.request is a C closure: upvalue 1 is the list of plan key
+** strings (made once per Lua state, so a plan is filled with rawgeti +
+** rawset, hashing no C string per request), upvalue 2 the cached scratch
+** request (lh1_scratch_get). */
+#define LH1_KEYS lua_upvalueindex(1)
+#define LH1_SCRATCH lua_upvalueindex(2)
 
-/* Push the list of plan key strings (made once per Lua state): a plan is
-** then filled with rawgeti + rawset, hashing no C string per request. */
+/* Push the list of plan key strings. */
 static void lh1_push_keys(lua_State *L) {
   int i;
-  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  if (lua_istable(L, -1)) return;
-  lua_pop(L, 1);
   lua_createtable(L, LH1_MAX_BODY, 0);
   for (i = 0; lh1_plan_keys[i]; i++) {
     lua_pushstring(L, lh1_plan_keys[i]);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* plan[keys[k]] = the value at the top (popped). */
-static void lh1_set(lua_State *L, int plan, int keys, int k) {
-  lua_rawgeti(L, keys, k);
-  lua_insert(L, -2);
-  lua_rawset(L, plan);
-}
+/* plan[keys[k]] = v, v pushed by the caller between lh1_key and lh1_put:
+**   lh1_key(L, k); push v; lh1_put(L, plan); */
+#define lh1_key(L, k) lua_rawgeti((L), LH1_KEYS, (k))
+#define lh1_put(L, plan) lua_rawset((L), (plan))
 
-/* plan[keys[k]] = req[name] or def (seconds). */
-static void lh1_copy_seconds(lua_State *L, int req, int plan, int keys, int k, double def) {
-  lua_rawgeti(L, keys, k);
+/* plan[keys[k]] = req[keys[k]] or def (seconds). */
+static void lh1_copy_seconds(lua_State *L, int req, int plan, int k, double def) {
+  lh1_key(L, k);
+  lua_pushvalue(L, -1);
   lua_gettable(L, req);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_pushnumber(L, def);
   }
-  lh1_set(L, plan, keys, k);
+  lh1_put(L, plan);
 }
 
 /*
@@ -132,9 +126,8 @@ static void lh1_copy_seconds(lua_State *L, int req, int plan, int keys, int k, d
 */
 static lh1_scratch *lh1_scratch_get(lua_State *L) {
   lh1_scratch *sc;
-  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  sc = (lh1_scratch *)lua_touserdata(L, -1); /* only this file sets the key */
+  lua_pushvalue(L, LH1_SCRATCH);
+  sc = (lh1_scratch *)lua_touserdata(L, -1); /* only this file sets the upvalue */
   if (sc && !sc->busy) {
     sc->busy = 1;
     return sc;
@@ -144,9 +137,8 @@ static lh1_scratch *lh1_scratch_get(lua_State *L) {
   mc_request_init(&sc->req);
   sc->h.open = 1;
   sc->busy = 1;
-  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, -1);
+  lua_replace(L, LH1_SCRATCH);
   return sc;
 }
 
@@ -191,12 +183,11 @@ static int lh1_request(lua_State *L) {
   size_t need;
   char small[LH1_HEAD_STACK];
   char *head = small;
-  int plan, keys;
+  int plan;
+  const char *body_kind;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
-  lh1_push_keys(L);  /* index 3 */
-  keys = 3;
-  sc = lh1_scratch_get(L); /* index 4 */
+  sc = lh1_scratch_get(L); /* index 3 */
   mc_lua_read_request(L, 1, &sc->req, &u);
   if (lh1_body_length(L, &sc->req, &body_len, &err) != 0) {
     lh1_scratch_done(sc);
@@ -212,41 +203,55 @@ static int lh1_request(lua_State *L) {
 
   lua_createtable(L, 0, 16);
   plan = lua_gettop(L);
+  lh1_key(L, LH1_HEAD);
   lua_pushlstring(L, head, need);
-  lh1_set(L, plan, keys, LH1_HEAD);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_METHOD);
   lua_pushstring(L, sc->req.method);
-  lh1_set(L, plan, keys, LH1_METHOD);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_HTTPS);
   lua_pushboolean(L, u.https);
-  lh1_set(L, plan, keys, LH1_HTTPS);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_HOST);
   lua_pushstring(L, u.host);
-  lh1_set(L, plan, keys, LH1_HOST);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_PORT);
   mc_pushint(L, u.port);
-  lh1_set(L, plan, keys, LH1_PORT);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_CONNECT_HOST);
   lua_pushstring(L, u.connect_host);
-  lh1_set(L, plan, keys, LH1_CONNECT_HOST);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_AUTHORITY);
   lua_pushstring(L, u.authority);
-  lh1_set(L, plan, keys, LH1_AUTHORITY);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_IS_IP);
   lua_pushboolean(L, u.is_ip);
-  lh1_set(L, plan, keys, LH1_IS_IP);
-  lua_pushstring(L, sc->req.body.kind == MC_BODY_MEMORY ? "string"
-                    : sc->req.body.kind == MC_BODY_FILE ? "file"
-                    : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none");
-  lh1_set(L, plan, keys, LH1_BODY);
+  lh1_put(L, plan);
+  body_kind = sc->req.body.kind == MC_BODY_MEMORY ? "string"
+            : sc->req.body.kind == MC_BODY_FILE ? "file"
+            : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none";
+  lh1_key(L, LH1_BODY);
+  lua_pushstring(L, body_kind);
+  lh1_put(L, plan);
   if (body_len >= 0) {
+    lh1_key(L, LH1_LENGTH);
     mc_pushint(L, body_len);
-    lh1_set(L, plan, keys, LH1_LENGTH);
+    lh1_put(L, plan);
   }
   if (sc->req.body.kind == MC_BODY_FILE) {
+    lh1_key(L, LH1_OFFSET);
     mc_pushint(L, sc->req.body.offset);
-    lh1_set(L, plan, keys, LH1_OFFSET);
+    lh1_put(L, plan);
   }
+  lh1_key(L, LH1_CLOSE);
   lua_pushboolean(L, mc_http1_has_token(mc_headers_get(&sc->req.headers, "Connection"), "close"));
-  lh1_set(L, plan, keys, LH1_CLOSE);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
+  lh1_put(L, plan);
+  lh1_copy_seconds(L, 1, plan, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
+  lh1_key(L, LH1_MAX_BODY);
   mc_pushint(L, sc->req.max_body);
-  lh1_set(L, plan, keys, LH1_MAX_BODY);
+  lh1_put(L, plan);
   lh1_scratch_done(sc);
   return 1;
 }
@@ -461,7 +466,6 @@ static const mc_lua_class lh1_parser_class = {"mediacdn.Http1Response", lh1_pars
 
 void mc_lua_register_http1(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"request", lh1_request},
     {"response", lh1_response},
     {NULL, NULL}
   };
@@ -469,5 +473,9 @@ void mc_lua_register_http1(lua_State *L) {
   mc_lua_class_register(L, &lh1_parser_class);
   lua_createtable(L, 0, 2);
   luaL_setfuncs(L, fns, 0);
+  lh1_push_keys(L);
+  lua_pushnil(L); /* no scratch request yet */
+  lua_pushcclosure(L, lh1_request, 2);
+  lua_setfield(L, -2, "request");
   lua_setfield(L, -2, "http1");
 }

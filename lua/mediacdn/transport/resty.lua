@@ -108,7 +108,7 @@ end
 
 --[[
 Per-request state shared by the helpers below:
-  st.sock, st.where ("host:port"), st.deadline (epoch s or nil), st.timeout,
+  st.sock, st.where ("host:port"), st.deadline (epoch s or false), st.timeout,
   st.stall, st.connect (s), st.connect_ms, st.reused (bool),
   st.got (response bytes received on this connection), st.sent_body (body
   bytes sent); the stall window (stall_deadline): st.win_sock, st.win_start,
@@ -487,9 +487,9 @@ function T:_attempt(st, req, plan, file)
   else
     sock:close()
   end
-  local res = { status = status, headers = headers, bytes = bytes }
-  if not sunk then res.body = body end
-  return res
+  -- (elapsed is set by the caller: made here so the table never grows)
+  return { status = status, headers = headers, bytes = bytes, body = not sunk and body or nil,
+    elapsed = 0 }
 end
 
 -- A response parser for method, has_sink, max_body: a spare one of this
@@ -590,11 +590,14 @@ function T:request(req)
     if not parts then return nil, perr end
     file = parts
   end
+  -- (every field the attempts set is made here: the table never grows)
   local st = {
     where = plan.authority, timeout = plan.timeout, stall = plan.stall_timeout,
     connect = plan.connect_timeout,
-    deadline = plan.timeout > 0 and (started + plan.timeout) or nil,
+    deadline = plan.timeout > 0 and (started + plan.timeout) or false,
     connect_ms = to_ms(plan.connect_timeout),
+    sock = false, reused = false, got = 0, sent_body = 0, on_progress = false,
+    win_sock = false, win_start = 0, win_moved = 0, qh = 1, qe = 0, qsum = 0,
   }
   -- a pooled connection the server already dropped fails before any answer;
   -- try again (on the next pooled or a fresh connection) a few times
