@@ -12,10 +12,12 @@
 **       file_size: the size of req.body_file.path, required for a file body;
 **       a range outside the file gives nil, terr (kind "local").
 **   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
-**       p:feed(data)   -> state, sink_bytes, want | nil, terr
+**       p:feed(data [, take]) -> state, sink_bytes, want [, result...] | nil, terr
 **                         state "head" | "body" | "done"; sink_bytes: body bytes
 **                         the caller writes to its sink (2xx with a sink), else
-**                         nil; want: as p:want() after this feed
+**                         nil; want: as p:want() after this feed. With take,
+**                         a feed that completes the response also returns
+**                         p:result()'s six values (and so hands it over)
 **       p:eof()        -> true | nil, terr   (the server closed the connection)
 **       p:head()       -> status, headers, to_sink | nil (head not complete)
 **       p:body()       -> the in-memory body ("" when none; nil when sunk)
@@ -311,13 +313,16 @@ static const char *lh1_state_name(const mc_http1_parser *p) {
   return "body";
 }
 
-/* p:feed(data) -> state, sink_bytes, want | nil, terr */
+static int lh1_push_result(lua_State *L, mc_http1_parser *p);
+
+/* p:feed(data [, take]) -> state, sink_bytes, want [, result...] | nil, terr
+** (take: when this completes the response, p:result()'s values follow) */
 static int lh1_feed(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
   size_t len, off = 0, first_len = 0;
   const char *data = luaL_checklstring(L, 2, &len);
   const char *first = NULL;
-  int pieces = 0;
+  int pieces = 0, take = lua_toboolean(L, 3);
   luaL_Buffer b;
   lua_settop(L, 2);
   while (off < len) {
@@ -361,6 +366,7 @@ static int lh1_feed(lua_State *L) {
     if (w < 0) lua_pushnil(L);
     else mc_pushint(L, w);
   }
+  if (take && p->state == MC_HTTP1_S_DONE) return 3 + lh1_push_result(L, p);
   return 3;
 }
 
@@ -429,6 +435,21 @@ static int lh1_keep_alive(lua_State *L) {
   return 1;
 }
 
+/* Push status, headers, body, bytes, keep_alive, to_sink of a parser past
+** its head, and start it again as response("GET") (the Lua values are
+** copies). Returns 6. */
+static int lh1_push_result(lua_State *L, mc_http1_parser *p) {
+  mc_pushint(L, p->res.status);
+  lh1_push_headers(L, &p->res.headers);
+  if (p->to_sink) lua_pushnil(L);
+  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
+  mc_pushint(L, p->res.bytes_received);
+  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
+  lua_pushboolean(L, p->to_sink);
+  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY);
+  return 6;
+}
+
 /* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil;
 ** the parser then starts again (see the head of this file). */
 static int lh1_result(lua_State *L) {
@@ -437,15 +458,7 @@ static int lh1_result(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  mc_pushint(L, p->res.status);
-  lh1_push_headers(L, &p->res.headers);
-  if (p->to_sink) lua_pushnil(L);
-  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
-  mc_pushint(L, p->res.bytes_received);
-  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
-  lua_pushboolean(L, p->to_sink);
-  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY); /* the Lua values are copies */
-  return 6;
+  return lh1_push_result(L, p);
 }
 
 static const luaL_Reg lh1_parser_methods[] = {

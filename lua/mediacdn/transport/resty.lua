@@ -400,22 +400,25 @@ end
 
 --[[
 Receive the response into parser p, writing sink bytes to req.sink.
-Returns true | nil, terr, stale.
+Returns p:result()'s status, headers, body, bytes, keep_alive, to_sink (the
+parser handed it over) | nil, terr, stale.
 ]]
 local function read_response(st, req, p)
   local sock, sink = st.sock, nil
   local received = 0
   local want_sink = req.sink ~= nil
+  local take = not want_sink   -- the feed that completes it returns the result
   local ok, e, stale, want
   while true do
     ok, e = arm(st)
     if not ok then break end
     local data, err = sock:receiveany(want and math_min(want, CHUNK) or CHUNK)
-    local state, piece
+    local state, piece, status, headers, body, bytes, keep_alive
     if data then
       st.got = st.got + #data
-      state, piece, want = p:feed(data)
+      state, piece, want, status, headers, body, bytes, keep_alive = p:feed(data, take)
       if not state then e = framing_error(st, piece) break end
+      if status then return status, headers, body, bytes, keep_alive, false end
     elseif err == "closed" then
       local fine, perr = p:eof()
       if not fine then
@@ -453,7 +456,7 @@ local function read_response(st, req, p)
           return nil, terr("local", "cannot write sink file: " .. tostring(cerr), C.WRITE_ERROR)
         end
       end
-      return true
+      return p:result()
     end
   end
   if sink then sink:close() end
@@ -473,13 +476,12 @@ function T:_attempt(st, req, plan, file)
   if not ok then sock:close() return nil, terr_, stale end
 
   local p = self:_parser(plan.method, req.sink ~= nil, plan.max_body)
-  ok, terr_, stale = read_response(st, req, p)
-  if not ok then
+  local status, headers, body, bytes, keep_alive, sunk = read_response(st, req, p)
+  if not status then
     sock:close()
     p:close()
-    return nil, terr_, stale
+    return nil, headers, body   -- terr, stale
   end
-  local status, headers, body, bytes, keep_alive, sunk = p:result()
   self:_release(p)
   -- keep the connection only after a clean HTTP/1.1 exchange
   if keep_alive and not plan.close then
