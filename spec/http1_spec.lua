@@ -232,6 +232,35 @@ describe("core.http1.response", function()
     end
   end)
 
+  it("p:feed(data, true) returns p:result()'s values with the feed that completes the response", function()
+    local function pack(...) return { n = select("#", ...), ... } end
+    local p = http1.response("GET")
+    local text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello"
+    -- not complete: only state, sink bytes, want
+    assert.same({ n = 3, "body", nil, 3 }, pack(p:feed(text:sub(1, -4), true)))
+    local r = pack(p:feed(text:sub(-3), true))
+    assert.equal(9, r.n)
+    assert.equal("done", r[1])
+    assert.is_nil(r[3])
+    assert.equal(200, r[4])
+    assert.same({ ["content-length"] = "5", ["x-a"] = "1, 2" }, r[5])
+    assert.equal("hello", r[6])
+    assert.equal(5, r[7])
+    assert.is_true(r[8])
+    assert.is_false(r[9])
+    -- handed over: a fresh GET parser, which the next response reuses
+    assert.is_nil(p:result())
+    r = pack(p:feed("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno", true))
+    assert.equal(404, r[4])
+    assert.same({ ["content-length"] = "2", connection = "close" }, r[5])
+    assert.equal("no", r[6])
+    assert.is_false(r[8])
+    -- without take, a completed response waits for p:result()
+    assert.same({ n = 3, "done", nil, nil }, pack(p:feed(text)))
+    assert.equal("hello", select(3, p:result()))
+    p:close()
+  end)
+
   it("is a mediacdn.Http1Response userdata with an idempotent close", function()
     local p = http1.response("GET")
     assert.matches("^mediacdn.Http1Response %(", tostring(p))

@@ -9,17 +9,66 @@
 #include <string.h>
 #include <strings.h>
 
+/* The arena: blocks of at least MC_HTTP_BLOCK bytes, newest first. */
+struct mc_headers_block {
+  mc_headers_block *prev;
+  size_t cap;            /* bytes of data */
+  char data[];
+};
+
+#define MC_HTTP_BLOCK 1024
+
 void mc_headers_init(mc_headers *h) {
   h->items = NULL;
   h->count = 0;
   h->cap = 0;
+  h->blk = NULL;
+  h->used = 0;
+}
+
+/* Free the arena blocks from b down the chain. */
+static void mc_http_free_blocks(mc_headers_block *b) {
+  while (b) {
+    mc_headers_block *prev = b->prev;
+    free(b);
+    b = prev;
+  }
 }
 
 void mc_headers_free(mc_headers *h) {
-  size_t i;
-  for (i = 0; i < h->count; i++) free(h->items[i].name); /* the block holds the value too */
+  mc_http_free_blocks(h->blk);
   free(h->items);
   mc_headers_init(h);
+}
+
+void mc_headers_clear(mc_headers *h) {
+  if (h->blk && h->blk->cap > MC_HTTP_BLOCK) { /* an unusually large head: let it go */
+    mc_http_free_blocks(h->blk);
+    h->blk = NULL;
+  } else if (h->blk) {
+    mc_http_free_blocks(h->blk->prev);
+    h->blk->prev = NULL;
+  }
+  h->used = 0;
+  h->count = 0;
+}
+
+/* n bytes of the arena, or NULL when out of memory. */
+static char *mc_http_alloc(mc_headers *h, size_t n) {
+  mc_headers_block *b = h->blk;
+  char *p;
+  if (!b || b->cap - h->used < n) {
+    size_t cap = n > MC_HTTP_BLOCK ? n : MC_HTTP_BLOCK;
+    b = malloc(sizeof *b + cap);
+    if (!b) return NULL;
+    b->prev = h->blk;
+    b->cap = cap;
+    h->blk = b;
+    h->used = 0;
+  }
+  p = b->data + h->used;
+  h->used += n;
+  return p;
 }
 
 int64_t mc_body_parts_length(const mc_body *b) {
@@ -41,9 +90,8 @@ int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
     h->items = ni;
     h->cap = ncap;
   }
-  /* one allocation per header: "name\0value\0" (a response's head is read
-  ** for every request) */
-  block = malloc(name_len + value_len + 2);
+  /* "name\0value\0" in the arena */
+  block = mc_http_alloc(h, name_len + value_len + 2);
   if (!block) return -1;
   memcpy(block, name, name_len);
   block[name_len] = '\0';
@@ -55,22 +103,33 @@ int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
   return 0;
 }
 
+/* c folded to lower case (ASCII) */
+static int mc_http_lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
 const char *mc_headers_get(const mc_headers *h, const char *name) {
   size_t i;
-  for (i = 0; i < h->count; i++)
-    if (strcasecmp(h->items[i].name, name) == 0) return h->items[i].value;
+  int first = mc_http_lower((unsigned char)name[0]);
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    /* the first letter rules most out without a call */
+    if (mc_http_lower((unsigned char)n[0]) == first && strcasecmp(n, name) == 0)
+      return h->items[i].value;
+  }
   return NULL;
 }
 
 long mc_headers_find(const mc_headers *h, const char *name, size_t nlen) {
   size_t i;
-  int first;
-  first = nlen == 0 ? '\0' : name[0] >= 'A' && name[0] <= 'Z' ? name[0] + 32 : name[0];
+  int first = nlen == 0 ? '\0' : mc_http_lower((unsigned char)name[0]);
   for (i = 0; i < h->count; i++) {
     const char *n = h->items[i].name;
-    int c = n[0] >= 'A' && n[0] <= 'Z' ? n[0] + 32 : n[0];
-    /* the first letter rules most out without a call */
-    if (c == first && strncasecmp(n, name, nlen) == 0 && n[nlen] == '\0') return (long)i;
+    /* the length (the value follows the name's NUL) and the first letter
+    ** rule most out without a call */
+    if ((size_t)(h->items[i].value - n) == nlen + 1 && mc_http_lower((unsigned char)n[0]) == first &&
+        strncasecmp(n, name, nlen) == 0)
+      return (long)i;
   }
   return -1;
 }
@@ -79,10 +138,24 @@ int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_
   mc_header *hd = &h->items[i];
   size_t nlen = (size_t)(hd->value - hd->name) - 1;
   size_t olen = strlen(hd->value), add = sep ? 2 : 0;
-  char *nb = realloc(hd->name, nlen + 1 + olen + add + len + 1); /* name and value move together */
-  char *nv;
+  char *nb, *nv;
+  if (h->blk && hd->value + olen + 1 == h->blk->data + h->used &&
+      h->blk->cap - h->used >= add + len) {
+    /* the last bytes of the arena (the header just added or grown): in place */
+    nv = hd->value;
+    h->used += add + len;
+    if (sep) memcpy(nv + olen, ", ", 2);
+    memcpy(nv + olen + add, value, len);
+    nv[olen + add + len] = '\0';
+    return 0;
+  }
+  /* else name and value move together to the end of the arena; the old
+  ** bytes stay unused until the list is cleared */
+  nb = mc_http_alloc(h, nlen + 1 + olen + add + len + 1);
   if (!nb) return -1;
   nv = nb + nlen + 1;
+  memcpy(nb, hd->name, nlen + 1);
+  memcpy(nv, hd->value, olen);
   if (sep) memcpy(nv + olen, ", ", 2);
   memcpy(nv + olen + add, value, len);
   nv[olen + add + len] = '\0';
@@ -122,8 +195,9 @@ void mc_response_free(mc_response *r) {
 
 void mc_response_reserve(mc_response *r, size_t n) {
   char *p;
-  if (r->body || n == 0 || n > MC_HTTP_RESERVE_CAP) return;
-  p = malloc(n + 1);
+  /* before the first body byte only; a kept buffer that is big enough serves */
+  if (r->body_len != 0 || n == 0 || n > MC_HTTP_RESERVE_CAP || n < r->body_cap) return;
+  p = realloc(r->body, n + 1);
   if (!p) return;
   p[0] = '\0';
   r->body = p;

@@ -14,17 +14,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One header: name and value, both NUL-terminated, owned by the list (one
-** allocation: the value follows the name's NUL; only name is freed). */
+/* One header: name and value, both NUL-terminated; in a list made by
+** mc_headers_add the value follows the name's NUL ("name\0value\0"). */
 typedef struct mc_header {
   char *name;
   char *value;
 } mc_header;
 
+/* A block of the list's string arena (blocks are chained, newest first). */
+typedef struct mc_headers_block mc_headers_block;
+
+/*
+** A header list. The strings live in an arena of chained blocks owned by the
+** list (no allocation per header; a response head is read for every
+** request); mc_headers_clear empties the list and keeps its memory for the
+** next head. A list can also borrow its items (items/count/cap set by hand,
+** blk NULL) for lookups only: it is then never added to, cleared or freed.
+*/
 typedef struct mc_headers {
   mc_header *items;
   size_t count;
   size_t cap;
+  mc_headers_block *blk; /* newest arena block, NULL when none */
+  size_t used;           /* bytes used in blk */
 } mc_headers;
 
 typedef enum mc_body_kind {
@@ -102,9 +114,13 @@ void mc_headers_free(mc_headers *h);
 /* Append a header (copies both strings). Returns 0, or -1 on allocation failure. */
 int mc_headers_add(mc_headers *h, const char *name, size_t name_len,
                    const char *value, size_t value_len);
+/* Remove every header, keeping the items array and the newest arena block
+** for the next ones (what a parser does between responses). */
+void mc_headers_clear(mc_headers *h);
 /* Case-insensitive lookup; NULL when absent. */
 const char *mc_headers_get(const mc_headers *h, const char *name);
-/* Index of a header by case-insensitive name (length nlen), or -1. */
+/* Index of a header by case-insensitive name (length nlen), or -1. For lists
+** made by mc_headers_add (it reads a name's length from its layout). */
 long mc_headers_find(const mc_headers *h, const char *name, size_t nlen);
 /* Append ", " + value (or just value when sep is 0) to header i. 0 or -1 (OOM). */
 int mc_headers_append(mc_headers *h, size_t i, int sep, const char *value, size_t len);
@@ -119,8 +135,9 @@ void mc_response_free(mc_response *r);
 ** appended); -1 when out of memory.
 */
 int mc_response_append(mc_response *r, const char *data, size_t n, size_t max);
-/* Allocate room for an announced body of n bytes up front (at most 64 MiB;
-** past that the body grows as it arrives). A failed allocation is ignored. */
+/* Allocate room for an announced body of n bytes up front, before its first
+** byte (at most 64 MiB; past that the body grows as it arrives); a buffer
+** already that big is kept. A failed allocation is ignored. */
 void mc_response_reserve(mc_response *r, size_t n);
 
 void mc_transport_error_set(mc_transport_error *e, mc_transport_kind kind,

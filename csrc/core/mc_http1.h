@@ -53,6 +53,9 @@ typedef struct mc_http1_error {
 
 /* ---- request side ---------------------------------------------------------- */
 
+/* A byte that is a tchar (RFC 9110 5.6.2) -> that byte in lower case;
+** any other byte -> 0. */
+extern const unsigned char mc_http1_tchar_lower[256];
 /* s[0..len) is a token (RFC 9110 5.6.2): a method or a header name. */
 int mc_http1_is_token(const char *s, size_t len);
 /* s[0..len) may be sent as a header value: no CR, LF or NUL. */
@@ -183,6 +186,16 @@ typedef struct mc_http1_parser {
 ** max_body: cap of an in-memory body (0: MC_DEFAULT_MAX_BODY). */
 void mc_http1_parser_init(mc_http1_parser *p, const char *method, int has_sink, size_t max_body);
 void mc_http1_parser_free(mc_http1_parser *p);
+/*
+** Start again for the next response as mc_http1_parser_init would, keeping
+** the buffers of the last one for it (the header arena, an in-memory body
+** buffer up to MC_HTTP1_KEEP_BODY bytes, the line buffer up to
+** MC_HTTP1_KEEP_LINE): what the response held is gone.
+*/
+void mc_http1_parser_reuse(mc_http1_parser *p, const char *method, int has_sink,
+                           size_t max_body);
+#define MC_HTTP1_KEEP_BODY ((size_t)64 * 1024)
+#define MC_HTTP1_KEEP_LINE ((size_t)1024)
 
 /*
 ** Consume bytes from data[0..len). Returns how many were consumed (> 0 when

@@ -34,6 +34,31 @@ void mc_http1_parser_free(mc_http1_parser *p) {
   p->line_len = p->line_cap = 0;
 }
 
+void mc_http1_parser_reuse(mc_http1_parser *p, const char *method, int has_sink,
+                           size_t max_body) {
+  mc_headers headers = p->res.headers;
+  char *body = p->res.body, *line = p->line;
+  size_t body_cap = p->res.body_cap, line_cap = p->line_cap;
+  mc_headers_clear(&headers);
+  if (body_cap > MC_HTTP1_KEEP_BODY) {
+    free(body);
+    body = NULL;
+    body_cap = 0;
+  }
+  if (line_cap > MC_HTTP1_KEEP_LINE) {
+    free(line);
+    line = NULL;
+    line_cap = 0;
+  }
+  mc_http1_parser_init(p, method, has_sink, max_body);
+  p->res.headers = headers;
+  p->res.body = body;
+  p->res.body_cap = body_cap;
+  if (body) body[0] = '\0';
+  p->line = line;
+  p->line_cap = line_cap;
+}
+
 /* Fail the parse: p->err holds the reason. */
 static long mc_http1_parser_fail(mc_http1_parser *p, mc_transport_kind kind, int code,
                                  const char *fmt, ...) {
@@ -89,18 +114,32 @@ static long mc_http1_parser_take_line(mc_http1_parser *p, const char *data, size
 }
 
 /* The head is complete: pick the body framing and where the body goes. */
+/* The values of the headers that frame the body (NULL when absent), in one
+** pass: the parser's names are lower case in "name\0value\0" blocks. */
+static void mc_http1_parser_framing_headers(const mc_headers *h, const char **te,
+                                            const char **cl, const char **conn) {
+  size_t i;
+  *te = *cl = *conn = NULL;
+  for (i = 0; i < h->count; i++) {
+    const char *n = h->items[i].name;
+    size_t nlen = (size_t)(h->items[i].value - n) - 1;
+    if (nlen == 17 && memcmp(n, "transfer-encoding", 17) == 0) *te = h->items[i].value;
+    else if (nlen == 14 && memcmp(n, "content-length", 14) == 0) *cl = h->items[i].value;
+    else if (nlen == 10 && memcmp(n, "connection", 10) == 0) *conn = h->items[i].value;
+  }
+}
+
 static long mc_http1_parser_framing(mc_http1_parser *p) {
   const mc_headers *h = &p->res.headers;
-  const char *te = mc_headers_get(h, "transfer-encoding");
-  const char *cl_s = mc_headers_get(h, "content-length");
+  const char *te, *cl_s, *conn;
   long st = p->head.status;
   int64_t cl;
   int close_framed = 0;
+  mc_http1_parser_framing_headers(h, &te, &cl_s, &conn);
   p->res.status = st;
   if (mc_http1_body_begin(&p->head, p->has_sink, p->max_body, &p->to_sink, &p->err) != 0)
     return mc_http1_parser_fail(p, p->err.kind, p->err.code, NULL);
-  p->keep_alive = p->head.minor >= 1 && st != 101 &&
-                  !mc_http1_has_token(mc_headers_get(h, "connection"), "close");
+  p->keep_alive = p->head.minor >= 1 && st != 101 && !mc_http1_has_token(conn, "close");
   if (p->head_request || st < 200 || st == 204 || st == 304) {
     p->state = MC_HTTP1_S_DONE;
     return 0;
@@ -182,14 +221,15 @@ static long mc_http1_parser_chunk_size(mc_http1_parser *p) {
   return 0;
 }
 
-/* One complete line (p->line, ll bytes), in state HEAD, CHUNK_SIZE,
-** CHUNK_END or TRAILERS. */
-static long mc_http1_parser_line(mc_http1_parser *p, size_t ll) {
+/* One complete line (ll bytes without its LF, and a CR before it, at line),
+** in state HEAD, CHUNK_SIZE, CHUNK_END or TRAILERS; in the chunk states it
+** is p->line (NUL-terminated). */
+static long mc_http1_parser_line(mc_http1_parser *p, const char *line, size_t ll) {
   int r;
   switch (p->state) {
     case MC_HTTP1_S_HEAD:
     case MC_HTTP1_S_TRAILERS:
-      r = mc_http1_head_line(&p->head, p->line, ll, &p->err);
+      r = mc_http1_head_line(&p->head, line, ll, &p->err);
       if (r < 0) return mc_http1_parser_fail(p, p->err.kind, p->err.code, NULL);
       if (p->state == MC_HTTP1_S_TRAILERS) {
         if (ll == 0) p->state = MC_HTTP1_S_DONE;
@@ -207,6 +247,31 @@ static long mc_http1_parser_line(mc_http1_parser *p, size_t ll) {
   }
 }
 
+/*
+** The head's lines read where they are in data (no copy), while whole lines
+** are there and the head is not complete. Returns the bytes consumed (0 when
+** data holds no whole line: the caller assembles it in p->line), or -1.
+** The same rules and limits as the p->line path (take_line).
+*/
+static long mc_http1_parser_head_lines(mc_http1_parser *p, const char *data, size_t len) {
+  size_t off = 0;
+  while (p->state == MC_HTTP1_S_HEAD && off < len) {
+    const char *lf = memchr(data + off, '\n', len - off);
+    size_t n, ll;
+    if (!lf) break;
+    n = (size_t)(lf - (data + off)) + 1;
+    if (n > (size_t)MC_HTTP1_MAX_HEAD_BYTES + 2)
+      return mc_http1_parser_fail(p, MC_TERR_PROTOCOL, MC_CODE_WEIRD_SERVER_REPLY,
+                                  "response head exceeds %zu bytes",
+                                  (size_t)MC_HTTP1_MAX_HEAD_BYTES);
+    ll = n - 1;
+    if (ll > 0 && data[off + ll - 1] == '\r') ll--;
+    if (mc_http1_parser_line(p, data + off, ll) < 0) return -1;
+    off += n;
+  }
+  return (long)off;
+}
+
 long mc_http1_parser_feed(mc_http1_parser *p, const char *data, size_t len,
                           const char **seg, size_t *seglen) {
   size_t n, ll;
@@ -218,6 +283,12 @@ long mc_http1_parser_feed(mc_http1_parser *p, const char *data, size_t len,
   if (len == 0) return 0;
   switch (p->state) {
     case MC_HTTP1_S_HEAD:
+      if (p->line_len == 0) {
+        used = mc_http1_parser_head_lines(p, data, len);
+        if (used != 0) return used;
+      }
+      /* no whole line in data: it is assembled in p->line */
+      /* fall through */
     case MC_HTTP1_S_TRAILERS:
     case MC_HTTP1_S_CHUNK_SIZE:
     case MC_HTTP1_S_CHUNK_END:
@@ -229,7 +300,7 @@ long mc_http1_parser_feed(mc_http1_parser *p, const char *data, size_t len,
       if (used < 0 || !complete) return used;
       ll = p->line_len;
       p->line_len = 0;
-      return mc_http1_parser_line(p, ll) < 0 ? -1 : used;
+      return mc_http1_parser_line(p, p->line, ll) < 0 ? -1 : used;
     case MC_HTTP1_S_LENGTH:
     case MC_HTTP1_S_CHUNK_DATA:
       n = (int64_t)len < p->left ? len : (size_t)p->left;

@@ -69,18 +69,45 @@ static const char *mc_http1_res_trim(const char *s, size_t *len) {
   return s;
 }
 
-/* A "Name: value" line: add it (keep=1) or only check it (trailers). */
+/* Index of the header named lname (lower case, nlen bytes) in a list this
+** file filled (lower-case names, "name\0value\0" layout), or -1. */
+static long mc_http1_res_find(const mc_headers *hs, const char *lname, size_t nlen) {
+  size_t i;
+  for (i = 0; i < hs->count; i++) {
+    const mc_header *it = &hs->items[i];
+    if ((size_t)(it->value - it->name) == nlen + 1 && it->name[0] == lname[0] &&
+        memcmp(it->name, lname, nlen) == 0)
+      return (long)i;
+  }
+  return -1;
+}
+
+#define MC_HTTP1_RES_NAME 128 /* names up to this long are folded on the stack */
+
+/* A "Name: value" line: add it (keep=1) or only check it (trailers). The
+** name is checked (tchar) and folded to lower case in one pass. */
 static int mc_http1_res_field(mc_http1_head *h, const char *line, size_t len, int keep,
                               mc_http1_error *err) {
   const char *colon = memchr(line, ':', len), *v;
+  char lname[MC_HTTP1_RES_NAME];
   size_t nlen, vlen, i;
   long at;
-  if (!colon || !mc_http1_is_token(line, (size_t)(colon - line))) {
+  int bad = 0;
+  nlen = colon ? (size_t)(colon - line) : 0;
+  if (nlen > sizeof lname) {
+    bad = !mc_http1_is_token(line, nlen);
+  } else {
+    for (i = 0; i < nlen; i++) {
+      unsigned char c = mc_http1_tchar_lower[(unsigned char)line[i]];
+      lname[i] = (char)c;
+      bad |= c == 0;
+    }
+  }
+  if (nlen == 0 || bad) {
     mc_http1_res_fail(err, MC_TERR_PROTOCOL, MC_CODE_WEIRD_SERVER_REPLY,
                       "malformed response header line");
     return -1;
   }
-  nlen = (size_t)(colon - line);
   vlen = len - nlen - 1;
   v = mc_http1_res_trim(colon + 1, &vlen);
   if (!mc_http1_is_field_value(v, vlen)) {
@@ -89,15 +116,23 @@ static int mc_http1_res_field(mc_http1_head *h, const char *line, size_t len, in
     return -1;
   }
   if (!keep) return 0;
-  at = mc_headers_find(h->headers, line, nlen);
-  if (at >= 0) {
-    if (mc_headers_append(h->headers, (size_t)at, 1, v, vlen) != 0) goto oom;
+  if (nlen > sizeof lname) { /* a long name: folded in place */
+    at = mc_headers_find(h->headers, line, nlen);
+    if (at < 0) {
+      if (mc_headers_add(h->headers, line, nlen, v, vlen) != 0) goto oom;
+      at = (long)h->headers->count - 1;
+      for (i = 0; i < nlen; i++)
+        h->headers->items[at].name[i] = (char)mc_http1_tchar_lower[(unsigned char)line[i]];
+    } else if (mc_headers_append(h->headers, (size_t)at, 1, v, vlen) != 0) {
+      goto oom;
+    }
   } else {
-    if (mc_headers_add(h->headers, line, nlen, v, vlen) != 0) goto oom;
-    at = (long)h->headers->count - 1;
-    for (i = 0; i < nlen; i++) {
-      char *c = &h->headers->items[at].name[i];
-      if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+    at = mc_http1_res_find(h->headers, lname, nlen);
+    if (at < 0) {
+      if (mc_headers_add(h->headers, lname, nlen, v, vlen) != 0) goto oom;
+      at = (long)h->headers->count - 1;
+    } else if (mc_headers_append(h->headers, (size_t)at, 1, v, vlen) != 0) {
+      goto oom;
     }
   }
   h->last = at;
@@ -146,7 +181,7 @@ static int mc_http1_res_start(mc_http1_head *h, const char *line, size_t len,
                       "unsupported HTTP version %d", h->major);
     return -1;
   }
-  mc_headers_free(h->headers);
+  mc_headers_clear(h->headers);
   h->status = st;
   h->phase = MC_HTTP1_FIELDS;
   h->last = -1;

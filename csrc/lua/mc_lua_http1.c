@@ -12,10 +12,12 @@
 **       file_size: the size of req.body_file.path, required for a file body;
 **       a range outside the file gives nil, terr (kind "local").
 **   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
-**       p:feed(data)   -> state, sink_bytes, want | nil, terr
+**       p:feed(data [, take]) -> state, sink_bytes, want [, result...] | nil, terr
 **                         state "head" | "body" | "done"; sink_bytes: body bytes
 **                         the caller writes to its sink (2xx with a sink), else
-**                         nil; want: as p:want() after this feed
+**                         nil; want: as p:want() after this feed. With take,
+**                         a feed that completes the response also returns
+**                         p:result()'s six values (and so hands it over)
 **       p:eof()        -> true | nil, terr   (the server closed the connection)
 **       p:head()       -> status, headers, to_sink | nil (head not complete)
 **       p:body()       -> the in-memory body ("" when none; nil when sunk)
@@ -41,7 +43,8 @@
 #include <string.h>
 
 /* Scratch request owned by a userdata: a raise while reading leaks nothing.
-** One per Lua state is kept in the registry and reused (lh1_scratch_get). */
+** One per Lua state is kept (an upvalue of core.http1.request) and reused
+** (lh1_scratch_get). */
 typedef struct lh1_scratch {
   mc_lua_handle h;
   mc_request req;
@@ -83,45 +86,38 @@ enum { LH1_HEAD = 1, LH1_METHOD, LH1_HTTPS, LH1_HOST, LH1_PORT, LH1_CONNECT_HOST
        LH1_IS_IP, LH1_BODY, LH1_LENGTH, LH1_OFFSET, LH1_CLOSE, LH1_TIMEOUT, LH1_CONNECT_TIMEOUT,
        LH1_STALL_TIMEOUT, LH1_MAX_BODY };
 
-/* Registry keys (their addresses) of this Lua state's plan key strings and
-** of its cached scratch request. */
-static const char lh1_keys_key = 0;
-static const char lh1_scratch_key = 0;
+/* core.http1.request is a C closure: upvalue 1 is the list of plan key
+** strings (made once per Lua state, so a plan is filled with rawgeti +
+** rawset, hashing no C string per request), upvalue 2 the cached scratch
+** request (lh1_scratch_get). */
+#define LH1_KEYS lua_upvalueindex(1)
+#define LH1_SCRATCH lua_upvalueindex(2)
 
-/* Push the list of plan key strings (made once per Lua state): a plan is
-** then filled with rawgeti + rawset, hashing no C string per request. */
+/* Push the list of plan key strings. */
 static void lh1_push_keys(lua_State *L) {
   int i;
-  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  if (lua_istable(L, -1)) return;
-  lua_pop(L, 1);
   lua_createtable(L, LH1_MAX_BODY, 0);
   for (i = 0; lh1_plan_keys[i]; i++) {
     lua_pushstring(L, lh1_plan_keys[i]);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_pushlightuserdata(L, (void *)&lh1_keys_key);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* plan[keys[k]] = the value at the top (popped). */
-static void lh1_set(lua_State *L, int plan, int keys, int k) {
-  lua_rawgeti(L, keys, k);
-  lua_insert(L, -2);
-  lua_rawset(L, plan);
-}
+/* plan[keys[k]] = v, v pushed by the caller between lh1_key and lh1_put:
+**   lh1_key(L, k); push v; lh1_put(L, plan); */
+#define lh1_key(L, k) lua_rawgeti((L), LH1_KEYS, (k))
+#define lh1_put(L, plan) lua_rawset((L), (plan))
 
-/* plan[keys[k]] = req[name] or def (seconds). */
-static void lh1_copy_seconds(lua_State *L, int req, int plan, int keys, int k, double def) {
-  lua_rawgeti(L, keys, k);
+/* plan[keys[k]] = req[keys[k]] or def (seconds). */
+static void lh1_copy_seconds(lua_State *L, int req, int plan, int k, double def) {
+  lh1_key(L, k);
+  lua_pushvalue(L, -1);
   lua_gettable(L, req);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_pushnumber(L, def);
   }
-  lh1_set(L, plan, keys, k);
+  lh1_put(L, plan);
 }
 
 /*
@@ -132,9 +128,8 @@ static void lh1_copy_seconds(lua_State *L, int req, int plan, int keys, int k, d
 */
 static lh1_scratch *lh1_scratch_get(lua_State *L) {
   lh1_scratch *sc;
-  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  sc = (lh1_scratch *)lua_touserdata(L, -1); /* only this file sets the key */
+  lua_pushvalue(L, LH1_SCRATCH);
+  sc = (lh1_scratch *)lua_touserdata(L, -1); /* only this file sets the upvalue */
   if (sc && !sc->busy) {
     sc->busy = 1;
     return sc;
@@ -144,16 +139,18 @@ static lh1_scratch *lh1_scratch_get(lua_State *L) {
   mc_request_init(&sc->req);
   sc->h.open = 1;
   sc->busy = 1;
-  lua_pushlightuserdata(L, (void *)&lh1_scratch_key);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, -1);
+  lua_replace(L, LH1_SCRATCH);
   return sc;
 }
 
-/* Done with the scratch: free the request's copies, ready for the next call. */
+/* Done with the scratch: ready for the next call, its header list emptied
+** but keeping its memory (freed by the scratch's __gc). */
 static void lh1_scratch_done(lh1_scratch *sc) {
-  mc_request_free(&sc->req);
+  mc_headers headers = sc->req.headers;
+  mc_headers_clear(&headers);
   mc_request_init(&sc->req);
+  sc->req.headers = headers;
   sc->busy = 0;
 }
 
@@ -188,12 +185,11 @@ static int lh1_request(lua_State *L) {
   size_t need;
   char small[LH1_HEAD_STACK];
   char *head = small;
-  int plan, keys;
+  int plan;
+  const char *body_kind;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
-  lh1_push_keys(L);  /* index 3 */
-  keys = 3;
-  sc = lh1_scratch_get(L); /* index 4 */
+  sc = lh1_scratch_get(L); /* index 3 */
   mc_lua_read_request(L, 1, &sc->req, &u);
   if (lh1_body_length(L, &sc->req, &body_len, &err) != 0) {
     lh1_scratch_done(sc);
@@ -209,41 +205,55 @@ static int lh1_request(lua_State *L) {
 
   lua_createtable(L, 0, 16);
   plan = lua_gettop(L);
+  lh1_key(L, LH1_HEAD);
   lua_pushlstring(L, head, need);
-  lh1_set(L, plan, keys, LH1_HEAD);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_METHOD);
   lua_pushstring(L, sc->req.method);
-  lh1_set(L, plan, keys, LH1_METHOD);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_HTTPS);
   lua_pushboolean(L, u.https);
-  lh1_set(L, plan, keys, LH1_HTTPS);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_HOST);
   lua_pushstring(L, u.host);
-  lh1_set(L, plan, keys, LH1_HOST);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_PORT);
   mc_pushint(L, u.port);
-  lh1_set(L, plan, keys, LH1_PORT);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_CONNECT_HOST);
   lua_pushstring(L, u.connect_host);
-  lh1_set(L, plan, keys, LH1_CONNECT_HOST);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_AUTHORITY);
   lua_pushstring(L, u.authority);
-  lh1_set(L, plan, keys, LH1_AUTHORITY);
+  lh1_put(L, plan);
+  lh1_key(L, LH1_IS_IP);
   lua_pushboolean(L, u.is_ip);
-  lh1_set(L, plan, keys, LH1_IS_IP);
-  lua_pushstring(L, sc->req.body.kind == MC_BODY_MEMORY ? "string"
-                    : sc->req.body.kind == MC_BODY_FILE ? "file"
-                    : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none");
-  lh1_set(L, plan, keys, LH1_BODY);
+  lh1_put(L, plan);
+  body_kind = sc->req.body.kind == MC_BODY_MEMORY ? "string"
+            : sc->req.body.kind == MC_BODY_FILE ? "file"
+            : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none";
+  lh1_key(L, LH1_BODY);
+  lua_pushstring(L, body_kind);
+  lh1_put(L, plan);
   if (body_len >= 0) {
+    lh1_key(L, LH1_LENGTH);
     mc_pushint(L, body_len);
-    lh1_set(L, plan, keys, LH1_LENGTH);
+    lh1_put(L, plan);
   }
   if (sc->req.body.kind == MC_BODY_FILE) {
+    lh1_key(L, LH1_OFFSET);
     mc_pushint(L, sc->req.body.offset);
-    lh1_set(L, plan, keys, LH1_OFFSET);
+    lh1_put(L, plan);
   }
+  lh1_key(L, LH1_CLOSE);
   lua_pushboolean(L, mc_http1_has_token(mc_headers_get(&sc->req.headers, "Connection"), "close"));
-  lh1_set(L, plan, keys, LH1_CLOSE);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, keys, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
+  lh1_put(L, plan);
+  lh1_copy_seconds(L, 1, plan, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
+  lh1_copy_seconds(L, 1, plan, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
+  lh1_key(L, LH1_MAX_BODY);
   mc_pushint(L, sc->req.max_body);
-  lh1_set(L, plan, keys, LH1_MAX_BODY);
+  lh1_put(L, plan);
   lh1_scratch_done(sc);
   return 1;
 }
@@ -261,21 +271,10 @@ static const char *lh1_parser_opts(lua_State *L, int arg, int *has_sink, size_t 
   return method;
 }
 
-/* Free the response of p and start again as response("GET") would, keeping
-** a small line buffer for the next head. */
+/* Start again as response(method, ...) would, keeping the buffers of the
+** last response (mc_http1_parser_reuse). */
 static void lh1_restart(mc_http1_parser *p, const char *method, int has_sink, size_t max_body) {
-  char *line = NULL;
-  size_t line_cap = 0;
-  if (p->line_cap <= 1024) {
-    line = p->line;
-    line_cap = p->line_cap;
-    p->line = NULL;
-    p->line_cap = 0;
-  }
-  mc_http1_parser_free(p);
-  mc_http1_parser_init(p, method, has_sink, max_body);
-  p->line = line;
-  p->line_cap = line_cap;
+  mc_http1_parser_reuse(p, method, has_sink, max_body);
 }
 
 /* core.http1.response(method [, has_sink [, max_body]]) */
@@ -314,13 +313,16 @@ static const char *lh1_state_name(const mc_http1_parser *p) {
   return "body";
 }
 
-/* p:feed(data) -> state, sink_bytes, want | nil, terr */
+static int lh1_push_result(lua_State *L, mc_http1_parser *p);
+
+/* p:feed(data [, take]) -> state, sink_bytes, want [, result...] | nil, terr
+** (take: when this completes the response, p:result()'s values follow) */
 static int lh1_feed(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
   size_t len, off = 0, first_len = 0;
   const char *data = luaL_checklstring(L, 2, &len);
   const char *first = NULL;
-  int pieces = 0;
+  int pieces = 0, take = lua_toboolean(L, 3);
   luaL_Buffer b;
   lua_settop(L, 2);
   while (off < len) {
@@ -364,6 +366,7 @@ static int lh1_feed(lua_State *L) {
     if (w < 0) lua_pushnil(L);
     else mc_pushint(L, w);
   }
+  if (take && p->state == MC_HTTP1_S_DONE) return 3 + lh1_push_result(L, p);
   return 3;
 }
 
@@ -379,6 +382,20 @@ static int lh1_eof(lua_State *L) {
   return 1;
 }
 
+/* Push the parser's headers as a table: names are lower case and each
+** header is "name\0value\0" (mc_headers_add), so no length is counted. */
+static void lh1_push_headers(lua_State *L, const mc_headers *h) {
+  size_t i;
+  lua_createtable(L, 0, (int)h->count);
+  for (i = 0; i < h->count; i++) {
+    const mc_header *it = &h->items[i];
+    size_t nlen = (size_t)(it->value - it->name) - 1;
+    lua_pushlstring(L, it->name, nlen);
+    lua_pushstring(L, it->value);
+    lua_rawset(L, -3);
+  }
+}
+
 /* p:head() -> status, headers, to_sink | nil */
 static int lh1_head(lua_State *L) {
   mc_http1_parser *p = lh1_check(L);
@@ -387,7 +404,7 @@ static int lh1_head(lua_State *L) {
     return 1;
   }
   mc_pushint(L, p->res.status);
-  mc_lua_push_headers(L, &p->res.headers);
+  lh1_push_headers(L, &p->res.headers);
   lua_pushboolean(L, p->to_sink);
   return 3;
 }
@@ -418,6 +435,21 @@ static int lh1_keep_alive(lua_State *L) {
   return 1;
 }
 
+/* Push status, headers, body, bytes, keep_alive, to_sink of a parser past
+** its head, and start it again as response("GET") (the Lua values are
+** copies). Returns 6. */
+static int lh1_push_result(lua_State *L, mc_http1_parser *p) {
+  mc_pushint(L, p->res.status);
+  lh1_push_headers(L, &p->res.headers);
+  if (p->to_sink) lua_pushnil(L);
+  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
+  mc_pushint(L, p->res.bytes_received);
+  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
+  lua_pushboolean(L, p->to_sink);
+  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY);
+  return 6;
+}
+
 /* p:result() -> status, headers, body, bytes, keep_alive, to_sink | nil;
 ** the parser then starts again (see the head of this file). */
 static int lh1_result(lua_State *L) {
@@ -426,15 +458,7 @@ static int lh1_result(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  mc_pushint(L, p->res.status);
-  mc_lua_push_headers(L, &p->res.headers);
-  if (p->to_sink) lua_pushnil(L);
-  else lua_pushlstring(L, p->res.body ? p->res.body : "", p->res.body_len);
-  mc_pushint(L, p->res.bytes_received);
-  lua_pushboolean(L, p->state == MC_HTTP1_S_DONE && p->keep_alive);
-  lua_pushboolean(L, p->to_sink);
-  lh1_restart(p, "GET", 0, MC_DEFAULT_MAX_BODY); /* the Lua values are copies */
-  return 6;
+  return lh1_push_result(L, p);
 }
 
 static const luaL_Reg lh1_parser_methods[] = {
@@ -455,7 +479,6 @@ static const mc_lua_class lh1_parser_class = {"mediacdn.Http1Response", lh1_pars
 
 void mc_lua_register_http1(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"request", lh1_request},
     {"response", lh1_response},
     {NULL, NULL}
   };
@@ -463,5 +486,9 @@ void mc_lua_register_http1(lua_State *L) {
   mc_lua_class_register(L, &lh1_parser_class);
   lua_createtable(L, 0, 2);
   luaL_setfuncs(L, fns, 0);
+  lh1_push_keys(L);
+  lua_pushnil(L); /* no scratch request yet */
+  lua_pushcclosure(L, lh1_request, 2);
+  lua_setfield(L, -2, "request");
   lua_setfield(L, -2, "http1");
 }

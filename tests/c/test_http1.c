@@ -263,6 +263,109 @@ static void test_parser(void) {
   mc_http1_parser_free(&p);
 }
 
+/* Feed all of text to p as it is (no init); 0 or -1. */
+static int feed_all(mc_http1_parser *p, const char *text, size_t len) {
+  size_t used = 0;
+  while (used < len) {
+    const char *seg;
+    size_t seglen;
+    long n = mc_http1_parser_feed(p, text + used, len - used, &seg, &seglen);
+    if (n < 0) return -1;
+    used += (size_t)n;
+  }
+  return 0;
+}
+
+/* The tchar table against RFC 9110's definition; the header arena: blocks,
+** clear, appends in place and moved. */
+static void test_tchar_and_arena(void) {
+  mc_headers hs;
+  char name[32], value[64], big[3000];
+  int c, i, ok = 1;
+  for (c = 0; c < 256; c++) {
+    int t = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    int want = !t ? 0 : (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    if (mc_http1_tchar_lower[c] != want) ok = 0;
+  }
+  CHECK(ok);
+  mc_headers_init(&hs);
+  for (i = 0; i < 100; i++) { /* several arena blocks */
+    snprintf(name, sizeof name, "X-H%d", i);
+    snprintf(value, sizeof value, "value %d", i);
+    CHECK(mc_headers_add(&hs, name, strlen(name), value, strlen(value)) == 0);
+  }
+  CHECK(hs.count == 100 && streq(mc_headers_get(&hs, "x-h0"), "value 0") &&
+        streq(mc_headers_get(&hs, "X-H99"), "value 99"));
+  CHECK(mc_headers_find(&hs, "x-h5", 4) == 5 && mc_headers_find(&hs, "x-h", 3) == -1);
+  mc_headers_clear(&hs);
+  CHECK(hs.count == 0 && mc_headers_get(&hs, "x-h0") == NULL);
+  /* appends: to the last header (in place), then to an earlier one (moved) */
+  CHECK(mc_headers_add(&hs, "a", 1, "1", 1) == 0 && mc_headers_add(&hs, "b", 1, "2", 1) == 0);
+  CHECK(mc_headers_append(&hs, 1, 1, "3", 1) == 0 && mc_headers_append(&hs, 1, 0, "4", 1) == 0);
+  CHECK(mc_headers_append(&hs, 0, 1, "5", 1) == 0 && mc_headers_append(&hs, 0, 1, "6", 1) == 0);
+  CHECK(streq(mc_headers_get(&hs, "a"), "1, 5, 6") && streq(mc_headers_get(&hs, "b"), "2, 34"));
+  CHECK(streq(hs.items[0].name, "a") && mc_headers_find(&hs, "A", 1) == 0);
+  memset(big, 'v', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  CHECK(mc_headers_add(&hs, "big", 3, big, strlen(big)) == 0); /* a block of its own */
+  CHECK(mc_headers_append(&hs, 2, 1, "w", 1) == 0);
+  CHECK(strlen(mc_headers_get(&hs, "big")) == sizeof big + 2);
+  CHECK(streq(mc_headers_get(&hs, "a"), "1, 5, 6"));
+  mc_headers_clear(&hs); /* the large block goes */
+  CHECK(mc_headers_add(&hs, "c", 1, "7", 1) == 0 && streq(mc_headers_get(&hs, "c"), "7"));
+  mc_headers_free(&hs);
+  mc_headers_free(&hs); /* idempotent */
+}
+
+/* A parser reused response after response keeps nothing of the last one
+** but its buffers; long header names; a head cut inside a line. */
+static void test_parser_reuse(void) {
+  static const char one[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello";
+  static const char two[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nX-B: b\r\n\r\nno";
+  char longname[300], text[1200], body[70000 + 1];
+  mc_http1_parser p;
+  size_t n;
+  int i;
+  mc_http1_parser_init(&p, "GET", 0, 0);
+  for (i = 0; i < 3; i++) {
+    CHECK(feed_all(&p, one, strlen(one)) == 0 && p.state == MC_HTTP1_S_DONE);
+    CHECK(p.res.status == 200 && streq(p.res.body, "hello") && p.res.body_len == 5);
+    CHECK(streq(mc_headers_get(&p.res.headers, "x-a"), "1, 2") && p.res.headers.count == 2);
+    mc_http1_parser_reuse(&p, "GET", 0, 0);
+    CHECK(p.state == MC_HTTP1_S_HEAD && p.res.headers.count == 0 && p.res.body_len == 0);
+    /* the second head arrives cut inside its status line, then inside a header line */
+    CHECK(feed_all(&p, two, 10) == 0 && feed_all(&p, two + 10, 20) == 0);
+    CHECK(feed_all(&p, two + 30, strlen(two) - 30) == 0);
+    CHECK(p.res.status == 404 && streq(p.res.body, "no") && p.keep_alive);
+    CHECK(mc_headers_get(&p.res.headers, "x-a") == NULL && streq(mc_headers_get(&p.res.headers, "x-b"), "b"));
+    mc_http1_parser_reuse(&p, i == 2 ? "HEAD" : "GET", 0, 0);
+  }
+  /* after reuse("HEAD"): no body */
+  CHECK(feed_all(&p, one, strlen(one) - 5) == 0 && p.state == MC_HTTP1_S_DONE && p.res.body_len == 0);
+  mc_http1_parser_reuse(&p, "GET", 0, 0);
+  /* a body larger than what is kept, then a small one */
+  memset(body, 'b', sizeof body - 1);
+  body[sizeof body - 1] = '\0';
+  n = (size_t)snprintf(text, sizeof text, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", sizeof body - 1);
+  CHECK(feed_all(&p, text, n) == 0 && feed_all(&p, body, sizeof body - 1) == 0);
+  CHECK(p.state == MC_HTTP1_S_DONE && p.res.body_len == sizeof body - 1);
+  mc_http1_parser_reuse(&p, "GET", 0, 0);
+  CHECK(p.res.body == NULL && p.res.body_cap == 0);
+  /* a header name longer than the stack buffer, repeated, in mixed case */
+  memset(longname, 'N', 200);
+  longname[200] = '\0';
+  n = (size_t)snprintf(text, sizeof text, "HTTP/1.1 200 OK\r\n%s: 1\r\n%s: 2\r\nContent-Length: 0\r\n\r\n",
+                       longname, longname);
+  CHECK(feed_all(&p, text, n) == 0 && p.state == MC_HTTP1_S_DONE);
+  memset(longname, 'n', 200);
+  CHECK(streq(p.res.headers.items[0].name, longname) && streq(p.res.headers.items[0].value, "1, 2"));
+  mc_http1_parser_reuse(&p, "GET", 0, 0);
+  n = (size_t)snprintf(text, sizeof text, "HTTP/1.1 200 OK\r\nBad%s Name: 1\r\n\r\n", longname);
+  CHECK(feed_all(&p, text, n) == -1 && strstr(p.err.message, "malformed response header line"));
+  mc_http1_parser_free(&p);
+}
+
 void mc_test_http1(void) {
   test_head_lines();
   test_head_limits();
@@ -270,4 +373,6 @@ void mc_test_http1(void) {
   test_url();
   test_request_head();
   test_parser();
+  test_tchar_and_arena();
+  test_parser_reuse();
 }

@@ -108,7 +108,7 @@ end
 
 --[[
 Per-request state shared by the helpers below:
-  st.sock, st.where ("host:port"), st.deadline (epoch s or nil), st.timeout,
+  st.sock, st.where ("host:port"), st.deadline (epoch s or false), st.timeout,
   st.stall, st.connect (s), st.connect_ms, st.reused (bool),
   st.got (response bytes received on this connection), st.sent_body (body
   bytes sent); the stall window (stall_deadline): st.win_sock, st.win_start,
@@ -140,12 +140,16 @@ local function stall_deadline(st, t)
   local moved = st.got + (st.sent_body or 0)
   if st.win_sock ~= st.sock then            -- a new connection: a new window
     st.win_sock, st.win_start, st.win_moved = st.sock, t, moved
-    st.qt, st.qn, st.qh, st.qe, st.qsum = st.qt or {}, st.qn or {}, 1, 0, 0
+    st.qh, st.qe, st.qsum = 1, 0, 0          -- (the queue's tables: when first used)
   end
   local d = moved - st.win_moved
   if d > 0 then
     st.win_moved = moved
     local qt, qn, qe = st.qt, st.qn, st.qe
+    if not qt then
+      qt, qn = {}, {}
+      st.qt, st.qn = qt, qn
+    end
     if d >= n then                           -- alone enough: the tail is this
       qt[1], qn[1], st.qh, st.qe, st.qsum = t, d, 1, 1, d
     elseif qe >= st.qh and t - qt[qe] < n / 64 then
@@ -396,22 +400,25 @@ end
 
 --[[
 Receive the response into parser p, writing sink bytes to req.sink.
-Returns true | nil, terr, stale.
+Returns p:result()'s status, headers, body, bytes, keep_alive, to_sink (the
+parser handed it over) | nil, terr, stale.
 ]]
 local function read_response(st, req, p)
   local sock, sink = st.sock, nil
   local received = 0
   local want_sink = req.sink ~= nil
+  local take = not want_sink   -- the feed that completes it returns the result
   local ok, e, stale, want
   while true do
     ok, e = arm(st)
     if not ok then break end
     local data, err = sock:receiveany(want and math_min(want, CHUNK) or CHUNK)
-    local state, piece
+    local state, piece, status, headers, body, bytes, keep_alive
     if data then
       st.got = st.got + #data
-      state, piece, want = p:feed(data)
+      state, piece, want, status, headers, body, bytes, keep_alive = p:feed(data, take)
       if not state then e = framing_error(st, piece) break end
+      if status then return status, headers, body, bytes, keep_alive, false end
     elseif err == "closed" then
       local fine, perr = p:eof()
       if not fine then
@@ -449,7 +456,7 @@ local function read_response(st, req, p)
           return nil, terr("local", "cannot write sink file: " .. tostring(cerr), C.WRITE_ERROR)
         end
       end
-      return true
+      return p:result()
     end
   end
   if sink then sink:close() end
@@ -469,13 +476,12 @@ function T:_attempt(st, req, plan, file)
   if not ok then sock:close() return nil, terr_, stale end
 
   local p = self:_parser(plan.method, req.sink ~= nil, plan.max_body)
-  ok, terr_, stale = read_response(st, req, p)
-  if not ok then
+  local status, headers, body, bytes, keep_alive, sunk = read_response(st, req, p)
+  if not status then
     sock:close()
     p:close()
-    return nil, terr_, stale
+    return nil, headers, body   -- terr, stale
   end
-  local status, headers, body, bytes, keep_alive, sunk = p:result()
   self:_release(p)
   -- keep the connection only after a clean HTTP/1.1 exchange
   if keep_alive and not plan.close then
@@ -483,9 +489,9 @@ function T:_attempt(st, req, plan, file)
   else
     sock:close()
   end
-  local res = { status = status, headers = headers, bytes = bytes }
-  if not sunk then res.body = body end
-  return res
+  -- (elapsed is set by the caller: made here so the table never grows)
+  return { status = status, headers = headers, bytes = bytes, body = not sunk and body or nil,
+    elapsed = 0 }
 end
 
 -- A response parser for method, has_sink, max_body: a spare one of this
@@ -586,11 +592,14 @@ function T:request(req)
     if not parts then return nil, perr end
     file = parts
   end
+  -- (every field the attempts set is made here: the table never grows)
   local st = {
     where = plan.authority, timeout = plan.timeout, stall = plan.stall_timeout,
     connect = plan.connect_timeout,
-    deadline = plan.timeout > 0 and (started + plan.timeout) or nil,
+    deadline = plan.timeout > 0 and (started + plan.timeout) or false,
     connect_ms = to_ms(plan.connect_timeout),
+    sock = false, reused = false, got = 0, sent_body = 0, on_progress = false,
+    win_sock = false, win_start = 0, win_moved = 0, qh = 1, qe = 0, qsum = 0,
   }
   -- a pooled connection the server already dropped fails before any answer;
   -- try again (on the next pooled or a fresh connection) a few times
