@@ -4,10 +4,11 @@
 ** scratch buffer, the limits, and compatibility with cJSON 1.7's own parser
 ** (what mc_json_parse used before it had a parser of its own): the same
 ** documents accepted with equal trees, the same refused at the same offset.
-** cJSON_ParseWithOpts is called here only, as the reference.
+** cJSON_ParseWithOpts is called only through json_reference.h, as the reference.
 */
 #include "mc_tests.h"
 #include "mc_json.h"
+#include "json_reference.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,44 +120,12 @@ static void test_events(void) {
 
 /* ---- compatibility with cJSON's parser ---------------------------------- */
 
-/* The message the former mc_json_parse gave for text (NULL when accepted). */
-static cJSON *reference_parse(const char *text, size_t len, char *err, size_t errlen) {
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-  if (!root) {
-    size_t at = (end && end >= text) ? (size_t)(end - text) : 0;
-    if (at >= len) snprintf(err, errlen, "truncated JSON (ended after %zu bytes)", len);
-    else snprintf(err, errlen, "invalid JSON at byte %zu", at);
-  }
-  return root;
-}
-
-/* Whether two trees are equal node by node (types, keys, strings, the bits
-** of every number, order, and the head's prev link to the last child). */
-static int same_tree(const cJSON *a, const cJSON *b) {
-  const cJSON *ha = a, *hb = b, *la = NULL, *lb = NULL;
-  for (; a && b; la = a, lb = b, a = a->next, b = b->next) {
-    if (a->type != b->type || a->valueint != b->valueint ||
-        memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) != 0)
-      return 0;
-    if (!a->string != !b->string || (a->string && strcmp(a->string, b->string) != 0)) return 0;
-    if (!a->valuestring != !b->valuestring ||
-        (a->valuestring && strcmp(a->valuestring, b->valuestring) != 0))
-      return 0;
-    if (!same_tree(a->child, b->child)) return 0;
-  }
-  if (a || b) return 0;
-  /* cJSON links a list's head back to its last node (prev) */
-  return !ha || (ha->next == NULL && hb->next == NULL && ha->prev == NULL && hb->prev == NULL) ||
-         (ha->prev == la && hb->prev == lb);
-}
-
 static int compatible(const char *text) {
   size_t len = strlen(text);
   char e1[160] = "", e2[160] = "";
-  cJSON *a = reference_parse(text, len, e1, sizeof e1);
+  cJSON *a = json_reference_parse(text, len, e1, sizeof e1);
   cJSON *b = mc_json_parse(text, len, 0, e2, sizeof e2);
-  int ok = a ? (b != NULL && same_tree(a, b)) : (b == NULL && strcmp(e1, e2) == 0);
+  int ok = a ? (b != NULL && json_same_tree(a, b)) : (b == NULL && strcmp(e1, e2) == 0);
   if (!ok) fprintf(stderr, "  differs from cJSON: %s (cJSON: %s, ours: %s)\n", text, a ? "ok" : e1, b ? "ok" : e2);
   cJSON_Delete(a);
   cJSON_Delete(b);
@@ -193,7 +162,7 @@ static void test_compat(void) {
   { /* the one deliberate difference: cJSON cut "ab\uzzzzcd" to "ab", ours refuses it */
     const char *t = "[\"ab\\uzzzzcd\"]";
     char e1[160] = "", e2[160] = "";
-    cJSON *a = reference_parse(t, strlen(t), e1, sizeof e1);
+    cJSON *a = json_reference_parse(t, strlen(t), e1, sizeof e1);
     cJSON *b = mc_json_parse(t, strlen(t), 0, e2, sizeof e2);
     CHECK(a != NULL && strcmp(cJSON_GetArrayItem(a, 0)->valuestring, "ab") == 0);
     CHECK(b == NULL && strcmp(e2, "JSON string holds an invalid \\u escape at byte 4") == 0);
