@@ -30,6 +30,16 @@ local function tmpfile(bytes)
   return path
 end
 
+-- core.http1.request's values as one table: head, body, length, offset, close,
+-- origin and the origin's fields (https, host, port, connect_host, authority, is_ip)
+local function framed(req, size)
+  local head, origin, body, length, offset, close = http1.request(req, size)
+  if not head then return nil, origin end
+  local t = { head = head, origin = origin, body = body, length = length, offset = offset, close = close }
+  for k, v in pairs(origin) do t[k] = v end
+  return t
+end
+
 describe("core.http1.request", function()
   it("raises for every malformed descriptor, with the messages core.easy gives", function()
     local easy = core.easy()
@@ -48,10 +58,9 @@ describe("core.http1.request", function()
   end)
 
   it("builds the request head: request line, caller headers, Host, no body length for GET", function()
-    local plan = http1.request{ url = "http://Example.COM/v2/files?x=1&y=%20#frag",
+    local plan = framed{ url = "http://Example.COM/v2/files?x=1&y=%20#frag",
       headers = { ["X-Custom"] = "v1" } }
     assert.equal("GET /v2/files?x=1&y=%20 HTTP/1.1\r\nX-Custom: v1\r\nHost: example.com\r\n\r\n", plan.head)
-    assert.equal("GET", plan.method)
     assert.equal("none", plan.body)
     assert.is_nil(plan.length)
     assert.equal("example.com", plan.host)
@@ -62,19 +71,19 @@ describe("core.http1.request", function()
   end)
 
   it("frames bodies: string, POST without body, file range, and drops the caller's framing headers", function()
-    local plan = http1.request{ method = "PUT", url = "https://127.0.0.1:8443", body = "abc",
+    local plan = framed{ method = "PUT", url = "https://127.0.0.1:8443", body = "abc",
       headers = { ["Content-Length"] = "999", ["Transfer-Encoding"] = "chunked" } }
     assert.equal("PUT / HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nContent-Length: 3\r\n\r\n", plan.head)
     assert.equal("string", plan.body)
     assert.equal(3, plan.length)
     assert.is_true(plan.https and plan.is_ip)
     assert.equal("127.0.0.1", plan.connect_host)
-    plan = http1.request{ method = "POST", url = "http://h/" }
+    plan = framed{ method = "POST", url = "http://h/" }
     assert.matches("\r\nContent%-Length: 0\r\n\r\n$", plan.head)
     assert.equal(0, plan.length)
-    plan = http1.request{ method = "DELETE", url = "http://h/" }
+    plan = framed{ method = "DELETE", url = "http://h/" }
     assert.is_nil(plan.head:find("Content-Length", 1, true))
-    plan = http1.request({ method = "PATCH", url = "http://[::1]:81/x",
+    plan = framed({ method = "PATCH", url = "http://[::1]:81/x",
       body_file = { path = "/any", offset = 10 } }, 100)
     assert.equal("file", plan.body)
     assert.equal(90, plan.length)
@@ -85,7 +94,7 @@ describe("core.http1.request", function()
   end)
 
   it("refuses a file range outside the file as a local error, and needs the file size", function()
-    local plan, err = http1.request({ method = "PUT", url = "http://h/",
+    local plan, err = framed({ method = "PUT", url = "http://h/",
       body_file = { path = "/f", offset = 50, length = 51 } }, 100)
     assert.is_nil(plan)
     assert.equal("local", err.kind)
@@ -96,21 +105,33 @@ describe("core.http1.request", function()
   end)
 
   it("lets the caller's Host win and notes Connection: close", function()
-    local plan = http1.request{ url = "http://h:8080/", headers = { host = "other", Connection = "close" } }
+    local plan = framed{ url = "http://h:8080/", headers = { host = "other", Connection = "close" } }
     assert.equal("GET / HTTP/1.1\r\nConnection: close\r\nHost: other\r\n\r\n", plan.head)
     assert.is_true(plan.close)
   end)
 
-  it("applies the defaults of core.defaults to unset timeouts and max_body", function()
-    local plan = http1.request{ url = "http://h/" }
-    assert.equal(core.defaults.timeout, plan.timeout)
-    assert.equal(core.defaults.connect_timeout, plan.connect_timeout)
-    assert.equal(core.defaults.stall_timeout, plan.stall_timeout)
-    assert.equal(core.defaults.max_body, plan.max_body)
-    plan = http1.request{ url = "http://h/", timeout = 0.5, stall_timeout = 0.25, max_body = 10 }
-    assert.equal(0.5, plan.timeout)
-    assert.equal(0.25, plan.stall_timeout)
-    assert.equal(10, plan.max_body)
+  it("gives every request to one scheme/host/port the same origin table", function()
+    local a = framed{ url = "http://h:8080/a?x=1" }
+    local b = framed{ url = "http://H:8080/b", headers = { Accept = "x" } }
+    local c = framed{ url = "https://h:8080/a" }
+    local d = framed{ url = "http://h/a" }
+    assert.equal(a.origin, b.origin)
+    assert.not_equal(a.origin, c.origin)
+    assert.not_equal(a.origin, d.origin)
+    assert.same({ https = true, host = "h", port = 8080, connect_host = "h", authority = "h:8080",
+      is_ip = false }, c.origin)
+    assert.equal("h", d.origin.authority)
+    -- many origins: the cache starts again, each answer still right
+    for i = 1, 200 do
+      assert.equal("h" .. i .. ":81", framed{ url = ("http://h%d:81/"):format(i) }.origin.authority)
+    end
+  end)
+
+  it("checks the limits; the caller reads them from req (unset: core.defaults)", function()
+    assert.is_string(framed{ url = "http://h/", timeout = 0.5, stall_timeout = 0.25, max_body = 10 }.head)
+    assert.has_error(function() http1.request{ url = "http://h/", timeout = -1 } end)
+    assert.has_error(function() http1.request{ url = "http://h/", max_body = 0 } end)
+    assert.has_error(function() http1.request{ url = "http://h/", stall_timeout = "1" } end)
   end)
 end)
 
@@ -277,7 +298,7 @@ describe("core.http1.response", function()
     local f = assert(io.open(path, "rb"))
     local size = f:seek("end")
     f:close()
-    local plan = http1.request({ method = "PUT", url = "http://h/", body_file = { path = path, offset = 95 } }, size)
+    local plan = framed({ method = "PUT", url = "http://h/", body_file = { path = path, offset = 95 } }, size)
     assert.equal(5, plan.length)
     os.remove(path)
   end)

@@ -12,12 +12,18 @@
 #include "mc_http1.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void mc_http1_parser_init(mc_http1_parser *p, const char *method, int has_sink, size_t max_body) {
-  memset(p, 0, sizeof *p);
+  /* all but the error's message buffer (err is the last member; its text is
+  ** only read after a failure wrote it): this runs for every response */
+  memset(p, 0, offsetof(mc_http1_parser, err));
+  p->err.kind = MC_TERR_NONE;
+  p->err.code = 0;
+  p->err.message[0] = '\0';
   mc_response_init(&p->res);
   mc_http1_head_init(&p->head, &p->res.headers, 1);
   p->state = MC_HTTP1_S_HEAD;

@@ -99,8 +99,11 @@ static int mc_http1_res_field(mc_http1_head *h, const char *line, size_t len, in
   } else {
     for (i = 0; i < nlen; i++) {
       unsigned char c = mc_http1_tchar_lower[(unsigned char)line[i]];
+      if (c == 0) {
+        bad = 1;
+        break;
+      }
       lname[i] = (char)c;
-      bad |= c == 0;
     }
   }
   if (nlen == 0 || bad) {
@@ -200,7 +203,8 @@ int mc_http1_head_line(mc_http1_head *h, const char *line, size_t len, mc_http1_
     return -1;
   }
   /* '/' is no tchar: a line starting "HTTP/" is never a header line */
-  status_like = len >= 5 && memcmp(line, "HTTP/", 5) == 0;
+  status_like = len >= 5 && line[0] == 'H' && line[1] == 'T' && line[2] == 'T' && line[3] == 'P' &&
+                line[4] == '/';
   if (h->phase == MC_HTTP1_STATUS || status_like) {
     if (h->phase == MC_HTTP1_COMPLETE && h->http1_only) {
       mc_http1_res_fail(err, MC_TERR_PROTOCOL, MC_CODE_WEIRD_SERVER_REPLY,

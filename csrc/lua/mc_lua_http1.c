@@ -2,13 +2,17 @@
 ** mc_lua_http1.c — binding of mc_http1 (HTTP/1.1 framing, sans-I/O) for
 ** transports that move the bytes themselves (lua/mediacdn/transport/resty.lua).
 **
-**   core.http1.request(req [, file_size]) -> plan | nil, terr
+**   core.http1.request(req [, file_size])
+**       -> head, origin, body, length, offset, close | nil, terr
 **       Validates req exactly as core.easy/multi do (the same reader: misuse
-**       raises naming the field) and frames it: plan = { head = "GET / ...",
-**       method, https, host, port, connect_host, authority, is_ip,
-**       body = "none"|"string"|"file", length (Content-Length or nil),
-**       offset (file), close (the caller sent Connection: close),
-**       timeout, connect_timeout, stall_timeout, max_body (defaults applied) }.
+**       raises naming the field) and frames it: head = "GET / HTTP/1.1\r\n...";
+**       origin = { https, host, port, connect_host, authority, is_ip }, one
+**       table per scheme/host/port shared by every request to it (read only);
+**       body = "none"|"string"|"file"|"parts"; length: the Content-Length
+**       (nil: none); offset: the body_file offset (nil otherwise); close: the
+**       caller sent Connection: close. The limits (timeout, connect_timeout,
+**       stall_timeout, max_body) are checked here and read by the caller
+**       from req, unset ones from core.defaults.
 **       file_size: the size of req.body_file.path, required for a file body;
 **       a range outside the file gives nil, terr (kind "local").
 **   core.http1.response(method [, has_sink [, max_body]]) -> mediacdn.Http1Response
@@ -77,47 +81,90 @@ static void lh1_push_error(lua_State *L, const mc_http1_error *e) {
   mc_lua_push_terr(L, &te);
 }
 
-/* The plan's field names, in the order lh1_request sets them. */
-static const char *const lh1_plan_keys[] = {
-  "head", "method", "https", "host", "port", "connect_host", "authority", "is_ip", "body",
-  "length", "offset", "close", "timeout", "connect_timeout", "stall_timeout", "max_body", NULL
+/* Strings the request function returns, made once per Lua state (upvalue 1)
+** so a call interns none: the body kinds, then the origin field names. */
+static const char *const lh1_strings[] = {
+  "none", "string", "file", "parts",
+  "https", "host", "port", "connect_host", "authority", "is_ip", NULL
 };
-enum { LH1_HEAD = 1, LH1_METHOD, LH1_HTTPS, LH1_HOST, LH1_PORT, LH1_CONNECT_HOST, LH1_AUTHORITY,
-       LH1_IS_IP, LH1_BODY, LH1_LENGTH, LH1_OFFSET, LH1_CLOSE, LH1_TIMEOUT, LH1_CONNECT_TIMEOUT,
-       LH1_STALL_TIMEOUT, LH1_MAX_BODY };
+enum { LH1_NONE = 1, LH1_STRING, LH1_FILE, LH1_PARTS, LH1_HTTPS, LH1_HOST, LH1_PORT,
+       LH1_CONNECT_HOST, LH1_AUTHORITY, LH1_IS_IP, LH1_NSTRINGS = LH1_IS_IP };
 
-/* core.http1.request is a C closure: upvalue 1 is the list of plan key
-** strings (made once per Lua state, so a plan is filled with rawgeti +
-** rawset, hashing no C string per request), upvalue 2 the cached scratch
-** request (lh1_scratch_get). */
+/* core.http1.request is a C closure: upvalue 1 is the list of those strings,
+** upvalue 2 the cached scratch request (lh1_scratch_get), upvalue 3 the
+** origins made so far (lh1_origin). */
 #define LH1_KEYS lua_upvalueindex(1)
 #define LH1_SCRATCH lua_upvalueindex(2)
+#define LH1_ORIGINS lua_upvalueindex(3)
+#define LH1_MAX_ORIGINS 64 /* then the cache starts again (few services, few hosts) */
 
-/* Push the list of plan key strings. */
+/* Push the list of strings. */
 static void lh1_push_keys(lua_State *L) {
   int i;
-  lua_createtable(L, LH1_MAX_BODY, 0);
-  for (i = 0; lh1_plan_keys[i]; i++) {
-    lua_pushstring(L, lh1_plan_keys[i]);
+  lua_createtable(L, LH1_NSTRINGS, 0);
+  for (i = 0; lh1_strings[i]; i++) {
+    lua_pushstring(L, lh1_strings[i]);
     lua_rawseti(L, -2, i + 1);
   }
 }
 
-/* plan[keys[k]] = v, v pushed by the caller between lh1_key and lh1_put:
-**   lh1_key(L, k); push v; lh1_put(L, plan); */
+/* t[strings[k]] = v, v pushed by the caller between lh1_key and lh1_put:
+**   lh1_key(L, k); push v; lh1_put(L, t); */
 #define lh1_key(L, k) lua_rawgeti((L), LH1_KEYS, (k))
-#define lh1_put(L, plan) lua_rawset((L), (plan))
+#define lh1_put(L, t) lua_rawset((L), (t))
 
-/* plan[keys[k]] = req[keys[k]] or def (seconds). */
-static void lh1_copy_seconds(lua_State *L, int req, int plan, int k, double def) {
-  lh1_key(L, k);
+/*
+** Push the origin table of u — {https, host, port, connect_host, authority,
+** is_ip} — the same table for every request to one scheme/host/port (made
+** on first use, kept in upvalue 3 under "http:" or "https:" + authority), so
+** a request builds none and a transport may key its per-origin state on it.
+*/
+static void lh1_origin(lua_State *L, const mc_http1_url *u) {
+  char key[sizeof u->authority + 8];
+  int origin, n;
+  size_t alen = strlen(u->authority);
+  memcpy(key, u->https ? "https:" : "http:", u->https ? 6 : 5);
+  memcpy(key + (u->https ? 6 : 5), u->authority, alen);
+  lua_pushlstring(L, key, alen + (u->https ? 6 : 5));
   lua_pushvalue(L, -1);
-  lua_gettable(L, req);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_pushnumber(L, def);
+  lua_rawget(L, LH1_ORIGINS);
+  if (!lua_isnil(L, -1)) {
+    lua_replace(L, -2);
+    return;
   }
-  lh1_put(L, plan);
+  lua_pop(L, 1);
+  n = (int)lua_tointeger(L, lua_upvalueindex(4)) + 1;
+  if (n > LH1_MAX_ORIGINS) { /* many hosts: start again rather than grow */
+    lua_newtable(L);
+    lua_replace(L, LH1_ORIGINS);
+    n = 1;
+  }
+  lua_pushinteger(L, n);
+  lua_replace(L, lua_upvalueindex(4));
+  lua_createtable(L, 0, 6);
+  origin = lua_gettop(L);
+  lh1_key(L, LH1_HTTPS);
+  lua_pushboolean(L, u->https);
+  lh1_put(L, origin);
+  lh1_key(L, LH1_HOST);
+  lua_pushstring(L, u->host);
+  lh1_put(L, origin);
+  lh1_key(L, LH1_PORT);
+  mc_pushint(L, u->port);
+  lh1_put(L, origin);
+  lh1_key(L, LH1_CONNECT_HOST);
+  lua_pushstring(L, u->connect_host);
+  lh1_put(L, origin);
+  lh1_key(L, LH1_AUTHORITY);
+  lua_pushstring(L, u->authority);
+  lh1_put(L, origin);
+  lh1_key(L, LH1_IS_IP);
+  lua_pushboolean(L, u->is_ip);
+  lh1_put(L, origin);
+  lua_pushvalue(L, -2); /* key */
+  lua_pushvalue(L, origin);
+  lua_rawset(L, LH1_ORIGINS);
+  lua_replace(L, -2); /* the origin where the key was */
 }
 
 /*
@@ -176,7 +223,12 @@ static int lh1_body_length(lua_State *L, const mc_request *r, int64_t *len, mc_h
 
 #define LH1_HEAD_STACK 1024 /* heads up to this size are written on the C stack */
 
-/* core.http1.request(req [, file_size]) -> plan | nil, terr */
+/*
+** core.http1.request(req [, file_size]) -> head, origin, body, length, offset, close
+**                                         | nil, terr
+** (docs/internals.md): several values, no plan table — a request pushes the
+** head string and nothing else it must make.
+*/
 static int lh1_request(lua_State *L) {
   lh1_scratch *sc;
   mc_http1_url u;
@@ -185,8 +237,7 @@ static int lh1_request(lua_State *L) {
   size_t need;
   char small[LH1_HEAD_STACK];
   char *head = small;
-  int plan;
-  const char *body_kind;
+  int kind;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
   sc = lh1_scratch_get(L); /* index 3 */
@@ -202,60 +253,19 @@ static int lh1_request(lua_State *L) {
     head = (char *)lua_newuserdata(L, need + 1);
     mc_http1_write_head(&sc->req, &u, body_len, head, need + 1);
   }
-
-  lua_createtable(L, 0, 16);
-  plan = lua_gettop(L);
-  lh1_key(L, LH1_HEAD);
   lua_pushlstring(L, head, need);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_METHOD);
-  lua_pushstring(L, sc->req.method);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_HTTPS);
-  lua_pushboolean(L, u.https);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_HOST);
-  lua_pushstring(L, u.host);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_PORT);
-  mc_pushint(L, u.port);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_CONNECT_HOST);
-  lua_pushstring(L, u.connect_host);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_AUTHORITY);
-  lua_pushstring(L, u.authority);
-  lh1_put(L, plan);
-  lh1_key(L, LH1_IS_IP);
-  lua_pushboolean(L, u.is_ip);
-  lh1_put(L, plan);
-  body_kind = sc->req.body.kind == MC_BODY_MEMORY ? "string"
-            : sc->req.body.kind == MC_BODY_FILE ? "file"
-            : sc->req.body.kind == MC_BODY_PARTS ? "parts" : "none";
-  lh1_key(L, LH1_BODY);
-  lua_pushstring(L, body_kind);
-  lh1_put(L, plan);
-  if (body_len >= 0) {
-    lh1_key(L, LH1_LENGTH);
-    mc_pushint(L, body_len);
-    lh1_put(L, plan);
-  }
-  if (sc->req.body.kind == MC_BODY_FILE) {
-    lh1_key(L, LH1_OFFSET);
-    mc_pushint(L, sc->req.body.offset);
-    lh1_put(L, plan);
-  }
-  lh1_key(L, LH1_CLOSE);
+  lh1_origin(L, &u);
+  kind = sc->req.body.kind == MC_BODY_MEMORY ? LH1_STRING
+       : sc->req.body.kind == MC_BODY_FILE ? LH1_FILE
+       : sc->req.body.kind == MC_BODY_PARTS ? LH1_PARTS : LH1_NONE;
+  lh1_key(L, kind);
+  if (body_len >= 0) mc_pushint(L, body_len);
+  else lua_pushnil(L);
+  if (sc->req.body.kind == MC_BODY_FILE) mc_pushint(L, sc->req.body.offset);
+  else lua_pushnil(L);
   lua_pushboolean(L, mc_http1_has_token(mc_headers_get(&sc->req.headers, "Connection"), "close"));
-  lh1_put(L, plan);
-  lh1_copy_seconds(L, 1, plan, LH1_TIMEOUT, MC_DEFAULT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, LH1_CONNECT_TIMEOUT, MC_DEFAULT_CONNECT_TIMEOUT);
-  lh1_copy_seconds(L, 1, plan, LH1_STALL_TIMEOUT, MC_DEFAULT_STALL_TIMEOUT);
-  lh1_key(L, LH1_MAX_BODY);
-  mc_pushint(L, sc->req.max_body);
-  lh1_put(L, plan);
   lh1_scratch_done(sc);
-  return 1;
+  return 6;
 }
 
 /* ---- mediacdn.Http1Response -------------------------------------------- */
@@ -487,8 +497,10 @@ void mc_lua_register_http1(lua_State *L) {
   lua_createtable(L, 0, 2);
   luaL_setfuncs(L, fns, 0);
   lh1_push_keys(L);
-  lua_pushnil(L); /* no scratch request yet */
-  lua_pushcclosure(L, lh1_request, 2);
+  lua_pushnil(L);     /* no scratch request yet */
+  lua_newtable(L);    /* no origin yet */
+  lua_pushinteger(L, 0); /* how many */
+  lua_pushcclosure(L, lh1_request, 4);
   lua_setfield(L, -2, "request");
   lua_setfield(L, -2, "http1");
 }

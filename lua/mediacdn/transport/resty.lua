@@ -7,8 +7,8 @@
 --
 -- This file does the I/O only. The framing is the C core's (core.http1, the
 -- same rules the curl transport follows): core.http1.request validates `req`
--- once (misuse raises naming the field, as core.easy does) and builds the
--- request head; a core.http1.response parser takes the bytes received and
+-- once (misuse raises naming the field, as core.easy does), builds the
+-- request head and names its origin; a core.http1.response parser takes the bytes received and
 -- decides the status, the headers (lower-case names, repeats joined with
 -- ", ", obsolete folding unfolded), the body framing (Content-Length,
 -- chunked, until close; none for HEAD, 1xx, 204, 304), where the body goes
@@ -81,7 +81,8 @@ local NO_LIMIT_MS = 86400 * 1000       -- "no timeout": a day
 local KEEPALIVE = 60                   -- default seconds a pooled connection idles
 local POOL_SIZE = 32                   -- default connections per host and worker
 local MAX_SPARE_PARSERS = 16           -- response parsers a transport keeps for reuse
-local DEFAULT_MAX_BODY = core.defaults.max_body
+local D = core.defaults
+local DEFAULT_MAX_BODY = D.max_body
 
 -- libcurl error numbers of the I/O failures reported here (the framing
 -- errors come from core.http1 with theirs)
@@ -108,10 +109,14 @@ end
 
 --[[
 Per-request state shared by the helpers below:
+  what core.http1.request made of req: st.head, st.origin, st.body ("none",
+  "string", "file", "parts"), st.length (Content-Length or nil), st.offset
+  (body_file), st.close (the caller asked for Connection: close);
   st.sock, st.where ("host:port"), st.deadline (epoch s or false), st.timeout,
   st.stall, st.connect (s), st.connect_ms, st.reused (bool),
   st.got (response bytes received on this connection), st.sent_body (body
-  bytes sent); the stall window (stall_deadline): st.win_sock, st.win_start,
+  bytes sent), st.armed (the send/read timeout in ms the socket has now);
+  the stall window (stall_deadline): st.win_sock, st.win_start,
   st.win_moved, st.qt/st.qn/st.qh/st.qe/st.qsum
 ]]
 
@@ -173,8 +178,19 @@ local function stall_deadline(st, t)
   return st.win_start + n
 end
 
+-- The send/read timeout in ms for an operation starting at t that must end by
+-- until_t (false: no limit); nil when that moment has passed.
+local function ms_until(until_t, t)
+  if not until_t then return NO_LIMIT_MS end
+  local left = until_t - t
+  if left <= 0 then return nil end
+  return math_min(NO_LIMIT_MS, math_floor(left * 1000) + 1)
+end
+
 -- Arm the socket's send/read timeouts for the next operation: what is left
--- until the nearer of the stall limit and the total deadline.
+-- until the nearer of the stall limit and the total deadline. (Timeouts are
+-- durations from each operation's start and the clock moves in whole ms, so
+-- the same value as the socket has is not set again.)
 local function arm(st)
   local t = now()
   local until_t = st.deadline
@@ -183,13 +199,12 @@ local function arm(st)
     if sd <= t and not (until_t and until_t <= t) then return nil, stalled(st) end
     if not until_t or sd < until_t then until_t = sd end
   end
-  local ms = NO_LIMIT_MS
-  if until_t then
-    local left = until_t - t
-    if left <= 0 then return nil, timed_out(st) end
-    ms = math_min(ms, math_floor(left * 1000) + 1)
+  local ms = ms_until(until_t, t)
+  if not ms then return nil, timed_out(st) end
+  if ms ~= st.armed then
+    st.sock:settimeouts(st.connect_ms, ms, ms)
+    st.armed = ms
   end
-  st.sock:settimeouts(st.connect_ms, ms, ms)
   return true
 end
 
@@ -220,11 +235,11 @@ local function stale_failure(err)
 end
 
 -- The TLS handshake on a new connection. Returns true | nil, terr.
-function T:_handshake(st, plan, pool)
+function T:_handshake(st, origin, pool)
   local sock = st.sock
   -- verify the chain always; the host name is checked against the
   -- certificate (and sent as SNI) unless the URL names an IP address
-  local server_name = not plan.is_ip and plan.host or nil
+  local server_name = not origin.is_ip and origin.host or nil
   -- lua-resty-core 0.1.25 (Debian 12) raises "assertion failed!" instead of
   -- returning an error when a handshake fails without having to wait (a
   -- fast peer rejecting us, or our verification rejecting it); the reason
@@ -262,39 +277,46 @@ function T:_handshake(st, plan, pool)
   return true
 end
 
--- The connect options of plan's origin (one cosocket pool per
--- scheme/host/port), made once per origin and transport.
-function T:_pool(plan)
-  local by_scheme = plan.https and self.pools_https or self.pools_http
-  local key = plan.authority
-  local popts = by_scheme[key]
+-- The connect options of an origin (one cosocket pool per
+-- scheme/host/port), made once per origin and transport. (core.http1.request
+-- gives the same origin table to every request to a scheme/host/port.)
+function T:_pool(origin)
+  local popts = self.pools[origin]
   if popts then return popts end
   if self.npools >= 64 then -- many origins: start again rather than grow
-    self.pools_http, self.pools_https, self.npools = {}, {}, 0
-    by_scheme = plan.https and self.pools_https or self.pools_http
+    self.pools, self.npools = {}, 0
   end
-  popts = { pool = "mediacdn:" .. (plan.https and "https" or "http") .. ":" .. plan.host
-    .. ":" .. plan.port, pool_size = self.pool_size }
-  by_scheme[key] = popts
+  popts = { pool = "mediacdn:" .. (origin.https and "https" or "http") .. ":" .. origin.host
+    .. ":" .. origin.port, pool_size = self.pool_size }
+  self.pools[origin] = popts
   self.npools = self.npools + 1
   return popts
 end
 
 -- Connect (or take a pooled connection) and do the TLS handshake on new
 -- connections. Returns true | nil, terr.
-function T:_connect(st, plan)
+function T:_connect(st)
   local ms = st.connect_ms
+  local t = now()
   if st.deadline then               -- a retry gets only what is left
-    local left = st.deadline - now()
+    local left = st.deadline - t
     if left <= 0 then return nil, timed_out(st) end
     ms = math_min(ms, math_floor(left * 1000) + 1)
   end
   local sock = ngx.socket.tcp()
   st.sock = sock
-  sock:settimeouts(ms, ms, ms)
-  local popts = self:_pool(plan)
+  -- the send/read timeouts arm() will want if the connection is up at once
+  -- (a pooled one): a stall window starting now. Set with the connect
+  -- timeout in one call; arm() then sets them again only if they differ.
+  local until_t = st.deadline
+  if st.stall > 0 and (not until_t or t + st.stall < until_t) then until_t = t + st.stall end
+  local io_ms = ms_until(until_t, t) or 1
+  sock:settimeouts(ms, io_ms, io_ms)
+  st.armed = io_ms
+  local origin = st.origin
+  local popts = self:_pool(origin)
   local pool = popts.pool
-  local ok, err = sock:connect(plan.connect_host, plan.port, popts)
+  local ok, err = sock:connect(origin.connect_host, origin.port, popts)
   if not ok then
     err = tostring(err)
     if err == "timeout" then
@@ -305,17 +327,17 @@ function T:_connect(st, plan)
     if find(err, "no resolver defined", 1, true) then
       return nil, terr("local", format("cannot resolve %s: nginx needs a "
         .. "'resolver' directive (e.g. resolver 127.0.0.53 ipv6=off;) to look "
-        .. "up host names from Lua", plan.host), C.COULDNT_RESOLVE_HOST)
+        .. "up host names from Lua", origin.host), C.COULDNT_RESOLVE_HOST)
     end
     if find(err, "could not be resolved", 1, true) then
-      return nil, terr("transient", format("cannot resolve %s: %s", plan.host,
+      return nil, terr("transient", format("cannot resolve %s: %s", origin.host,
         (match(err, "%((.*)%)$") or "lookup failed")), C.COULDNT_RESOLVE_HOST)
     end
     return nil, terr("transient", format("connect to %s failed: %s", st.where,
       err), C.COULDNT_CONNECT)
   end
   st.reused = (sock:getreusedtimes() or 0) > 0
-  if plan.https and not st.reused then return self:_handshake(st, plan, pool) end
+  if origin.https and not st.reused then return self:_handshake(st, origin, pool) end
   return true
 end
 
@@ -369,23 +391,24 @@ Send the head and the body (a string in the same send; a file slice or the
 parts streamed in CHUNK pieces). Returns true | nil, terr, stale where `stale`
 says the failure looks like a dead pooled connection (retry on a fresh one).
 ]]
-local function send_request(st, req, plan, file)
+local function send_request(st, req, file)
   local sock = st.sock
   st.sent_body, st.on_progress = 0, req.on_progress
   local ok, terr_ = arm(st)
   if not ok then return nil, terr_ end
   local sent, err
-  if plan.body == "string" and plan.length > 0 then
-    sent, err = sock:send({ plan.head, req.body })
+  local body = st.body
+  if body == "string" and st.length > 0 then
+    sent, err = sock:send({ st.head, req.body })
   else
-    sent, err = sock:send(plan.head)
+    sent, err = sock:send(st.head)
   end
   if not sent then
     return nil, io_error(st, "send", err), st.reused and stale_failure(err)
   end
-  if plan.body == "parts" then return send_parts(st, req, file) end
-  if plan.body ~= "file" or plan.length == 0 then return true end
-  return send_file(st, file, plan.offset, plan.length, "body_file.length")
+  if body == "parts" then return send_parts(st, req, file) end
+  if body ~= "file" or st.length == 0 then return true end
+  return send_file(st, file, st.offset, st.length, "body_file.length")
 end
 
 -- The sink file of a 2xx body: opened (created/truncated) when the head says
@@ -466,16 +489,16 @@ end
 --[[
 One attempt on one connection. Returns res | nil, terr, stale.
 ]]
-function T:_attempt(st, req, plan, file)
-  local ok, terr_ = self:_connect(st, plan)
+function T:_attempt(st, req, file)
+  local ok, terr_ = self:_connect(st)
   if not ok then return nil, terr_ end
   local sock = st.sock
   st.got = 0
   local stale
-  ok, terr_, stale = send_request(st, req, plan, file)
+  ok, terr_, stale = send_request(st, req, file)
   if not ok then sock:close() return nil, terr_, stale end
 
-  local p = self:_parser(plan.method, req.sink ~= nil, plan.max_body)
+  local p = self:_parser(req.method or "GET", req.sink ~= nil, req.max_body or DEFAULT_MAX_BODY)
   local status, headers, body, bytes, keep_alive, sunk = read_response(st, req, p)
   if not status then
     sock:close()
@@ -484,7 +507,7 @@ function T:_attempt(st, req, plan, file)
   end
   self:_release(p)
   -- keep the connection only after a clean HTTP/1.1 exchange
-  if keep_alive and not plan.close then
+  if keep_alive and not st.close then
     if not sock:setkeepalive(self.keepalive_ms) then sock:close() end
   else
     sock:close()
@@ -581,23 +604,27 @@ function T:request(req)
   if ferr then return nil, ferr end
   -- validation and framing: once, in C (raises on misuse, naming the field;
   -- a file opened above is then closed by the collector)
-  local plan, perr = http1.request(req, size)
-  if not plan then
+  local head, origin, body, length, offset, close = http1.request(req, size)
+  if not head then
     if file then file:close() end
-    return nil, perr
+    return nil, origin
   end
-  local parts
-  if plan.body == "parts" then
+  local parts, perr
+  if body == "parts" then
     parts, perr = open_body_parts(req)
     if not parts then return nil, perr end
     file = parts
   end
-  -- (every field the attempts set is made here: the table never grows)
+  -- (the limits were checked by core.http1.request; every field the
+  -- attempts set is made here: the table never grows)
+  local timeout = req.timeout or D.timeout
+  local connect = req.connect_timeout or D.connect_timeout
   local st = {
-    where = plan.authority, timeout = plan.timeout, stall = plan.stall_timeout,
-    connect = plan.connect_timeout,
-    deadline = plan.timeout > 0 and (started + plan.timeout) or false,
-    connect_ms = to_ms(plan.connect_timeout),
+    head = head, origin = origin, body = body, length = length or false,
+    offset = offset or false, close = close,
+    where = origin.authority, timeout = timeout, stall = req.stall_timeout or D.stall_timeout,
+    connect = connect, deadline = timeout > 0 and (started + timeout) or false,
+    connect_ms = to_ms(connect), armed = false,
     sock = false, reused = false, got = 0, sent_body = 0, on_progress = false,
     win_sock = false, win_start = 0, win_moved = 0, qh = 1, qe = 0, qsum = 0,
   }
@@ -605,7 +632,7 @@ function T:request(req)
   -- try again (on the next pooled or a fresh connection) a few times
   local res, terr_, stale
   for _ = 1, 4 do
-    res, terr_, stale = self:_attempt(st, req, plan, file)
+    res, terr_, stale = self:_attempt(st, req, file)
     if res or not stale then break end
   end
   if parts then
@@ -650,7 +677,7 @@ function M.new(opts)
     keepalive_ms = to_ms(opts.keepalive_timeout or KEEPALIVE),
     pool_size = opts.pool_size or POOL_SIZE,
     sessions = {},              -- TLS sessions per pool, for resumption
-    pools_http = {}, pools_https = {}, npools = 0, -- connect options per origin
+    pools = {}, npools = 0,     -- connect options per origin (table)
     parsers = {}, nparsers = 0, -- spare response parsers
   }, T)
 end
