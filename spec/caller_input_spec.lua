@@ -606,3 +606,28 @@ describe("caller input: the binding's tus_upload and file_digest", function()
     end
   end)
 end)
+
+describe("caller input: the clients' option tables", function()
+  it("sirv.new and sparevideos.new refuse an option they do not have, naming it", function()
+    local sirv = require "mediacdn.sirv"
+    local sv = require "mediacdn.sparevideos"
+    local ok, err = pcall(sirv.new, { client_id = "a", client_secret = "b", bse_url = "http://127.0.0.1:1" })
+    assert.is_false(ok)
+    assert.matches("mediacdn.sirv.new: unknown option 'bse_url' (the options are: ", tostring(err), 1, true)
+    assert.matches("base_url", tostring(err), 1, true)
+    ok, err = pcall(function() sirv.new{ client_id = "a", client_secret = "b", Timeout = 1 } end)
+    assert.is_false(ok)
+    assert.matches("caller_input_spec.lua:%d+: mediacdn.sirv.new: unknown option 'Timeout'", tostring(err))
+    ok, err = pcall(sv.new, { public_key = "a", private_key = "b", timout = 5 })
+    assert.is_false(ok)
+    assert.matches("unknown option 'timout'", tostring(err), 1, true)
+    -- every documented option, and the transport's own, are options
+    assert.is_table(sirv.new{ client_id = "a", client_secret = "b", base_url = "http://127.0.0.1:1",
+      token_ttl = 60, timeout = 5, connect_timeout = 1, stall_timeout = 5, transfer_timeout = 0,
+      retry = { attempts = 2 }, rate_limit = "fail", max_wait = 10, pacing = false,
+      on_event = function() end, transport = "curl", cainfo = "/etc/ssl/certs/ca-certificates.crt",
+      alias = "acme", jwt_key = "k", max_body = 1000, keepalive_timeout = 5, pool_size = 4 })
+    assert.is_table(sv.new{ public_key = "a", private_key = "b", base_url = "http://127.0.0.1:1",
+      thumbnail_base = "http://127.0.0.1:1/t", ttl = { list = 60 }, poll_interval = 1, timeout = 5 })
+  end)
+end)

@@ -122,10 +122,16 @@ local function wire(self, opts, secret, retry)
   return eng, tokens
 end
 
+-- The options of sirv.new beside the common ones (mediacdn.client_options).
+local OPTIONS = { client_id = true, client_secret = true, base_url = true, token_ttl = true,
+  rate_limit = true, pacing = true, token_store = true, shared = true, alias = true, cdn_base = true,
+  jwt_key = true }
+
 --- Create a client. See the README for every option.
 function M.new(opts)
   opts = opts or {}
   argcheck(type(opts) == "table", "new", "argument #1 must be a table of options")
+  copts.known(opts, WHO, OPTIONS)
   local id = opts.client_id or os.getenv("SIRV_CLIENT_ID")
   local secret = opts.client_secret or os.getenv("SIRV_CLIENT_SECRET")
   argcheck(type(id) == "string" and id ~= "", "new",

@@ -190,10 +190,15 @@ local function wire(self, private_key)
   return eng
 end
 
+-- The options of sparevideos.new beside the common ones (mediacdn.client_options).
+local OPTIONS = { public_key = true, private_key = true, base_url = true, thumbnail_base = true,
+  ttl = true, poll_interval = true }
+
 --- Create a client. See the README for every option.
 function M.new(opts)
   opts = opts or {}
   argcheck(type(opts) == "table", "new", "argument #1 must be a table of options")
+  copts.known(opts, WHO, OPTIONS)
   local pk = opts.public_key or os.getenv("SPAREVIDEOS_PUBLIC_KEY")
   local sk = opts.private_key or os.getenv("SPAREVIDEOS_PRIVATE_KEY")
   argcheck(type(pk) == "string" and pk ~= "", "new",
