@@ -8,10 +8,10 @@
 --   local lim = copts.transfer(opts, "mediacdn.sirv.new")  -- timeout, connect_timeout, ...
 --   local t = copts.transport(opts, "mediacdn.sirv.new")
 --   engine.new{ ..., limits = copts.limits(lim, "wait") }
---   copts.known(opts, "mediacdn.sirv.new", { client_id = true, ... })  -- a misspelt key raises
+--   copts.known(opts, "mediacdn.sirv.new", copts.names{ "client_id", ... })  -- a misspelt key raises
 local D = require("mediacdn.core").defaults
 local args = require "mediacdn.args"
-local type, error, tostring, ipairs, pairs = type, error, tostring, ipairs, pairs
+local type, error, tostring, ipairs = type, error, tostring, ipairs
 -- the largest timeout or wait the binding accepts (csrc/core/mc_defaults.h MC_MAX_SECONDS)
 local MAX_SECONDS = 1e9
 
@@ -86,24 +86,23 @@ end
 
 -- The options every client takes (this module's, and the transport's own when
 -- a client makes its transport: mediacdn.transport.options, resty's pool).
-local COMMON = { timeout = true, connect_timeout = true, stall_timeout = true, transfer_timeout = true,
-  max_wait = true, cainfo = true, retry = true, transport = true, on_event = true, max_body = true,
-  keepalive_timeout = true, pool_size = true }
+local COMMON = { "timeout", "connect_timeout", "stall_timeout", "transfer_timeout", "max_wait",
+  "cainfo", "retry", "transport", "on_event", "max_body", "keepalive_timeout", "pool_size" }
 
---- Raise on a key of opts that is neither a common option nor one of `own`
--- (a set): a misspelt option (`bse_url`) would otherwise be ignored without a
+--- The options a client takes: the common ones and `own` (a list), as the
+-- `known` table of mediacdn.args.options (the types are checked by the client).
+function M.names(own)
+  local known = {}
+  for _, k in ipairs(COMMON) do known[k] = "any" end
+  for _, k in ipairs(own) do known[k] = "any" end
+  return known
+end
+
+--- Raise on a key of opts that is no option of the client (`known`, from
+-- M.names): a misspelt option (`bse_url`) would otherwise be ignored without a
 -- word. The message lists the options there are.
-function M.known(opts, who, own)
-  for k in pairs(opts) do
-    if not (COMMON[k] or own[k]) then
-      local names = {}
-      for n in pairs(COMMON) do names[#names + 1] = n end
-      for n in pairs(own) do names[#names + 1] = n end
-      table.sort(names)
-      check(false, who, ("unknown option '%s' (the options are: %s)"):format(tostring(k),
-        table.concat(names, ", ")))
-    end
-  end
+function M.known(opts, who, known)
+  args.options(who, 1, opts, known, 4)
 end
 
 --- The engine's limits table from a client's transfer limits and rate-limit mode.

@@ -123,9 +123,8 @@ local function wire(self, opts, secret, retry)
 end
 
 -- The options of sirv.new beside the common ones (mediacdn.client_options).
-local OPTIONS = { client_id = true, client_secret = true, base_url = true, token_ttl = true,
-  rate_limit = true, pacing = true, token_store = true, shared = true, alias = true, cdn_base = true,
-  jwt_key = true }
+local OPTIONS = copts.names{ "client_id", "client_secret", "base_url", "token_ttl", "rate_limit",
+  "pacing", "token_store", "shared", "alias", "cdn_base", "jwt_key" }
 
 --- Create a client. See the README for every option.
 function M.new(opts)

@@ -191,8 +191,8 @@ local function wire(self, private_key)
 end
 
 -- The options of sparevideos.new beside the common ones (mediacdn.client_options).
-local OPTIONS = { public_key = true, private_key = true, base_url = true, thumbnail_base = true,
-  ttl = true, poll_interval = true }
+local OPTIONS = copts.names{ "public_key", "private_key", "base_url", "thumbnail_base", "ttl",
+  "poll_interval" }
 
 --- Create a client. See the README for every option.
 function M.new(opts)

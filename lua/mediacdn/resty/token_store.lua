@@ -34,6 +34,10 @@ local match = string.match
 local math_min = math.min
 
 local ngx = rawget(_G, "ngx")
+local args = require "mediacdn.args"
+
+local WHO = "mediacdn.resty.token_store.new"
+local OPTIONS = { dict = "string", lock_ttl = "number", poll = "number", poll_max = "number" }
 
 local M = {}
 local S = {}
@@ -62,6 +66,10 @@ function M.new(opts)
   if type(opts) ~= "table" or type(opts.dict) ~= "string" then
     error("mediacdn.resty.token_store.new{dict = NAME}: dict name required", 2)
   end
+  args.options(WHO, 1, opts, OPTIONS)
+  args.number(WHO, "option 'lock_ttl'", opts.lock_ttl, 0.001, 86400, false, 30)
+  args.number(WHO, "option 'poll'", opts.poll, 0.001, 60, false, 0.01)
+  args.number(WHO, "option 'poll_max'", opts.poll_max, 0.001, 60, false, 0.1)
   local dict = ngx.shared[opts.dict]
   if not dict then
     error(format("lua_shared_dict '%s' is not declared in nginx.conf "
