@@ -113,6 +113,20 @@ static void lh1_push_keys(lua_State *L) {
 #define lh1_key(L, k) lua_rawgeti((L), LH1_KEYS, (k))
 #define lh1_put(L, t) lua_rawset((L), (t))
 
+/* t[strings[k]] = s (a C string) */
+static void lh1_set_string(lua_State *L, int t, int k, const char *s) {
+  lh1_key(L, k);
+  lua_pushstring(L, s);
+  lh1_put(L, t);
+}
+
+/* t[strings[k]] = v ~= 0 */
+static void lh1_set_bool(lua_State *L, int t, int k, int v) {
+  lh1_key(L, k);
+  lua_pushboolean(L, v);
+  lh1_put(L, t);
+}
+
 /*
 ** Push the origin table of u — {https, host, port, connect_host, authority,
 ** is_ip} — the same table for every request to one scheme/host/port (made
@@ -143,24 +157,14 @@ static void lh1_origin(lua_State *L, const mc_http1_url *u) {
   lua_replace(L, lua_upvalueindex(4));
   lua_createtable(L, 0, 6);
   origin = lua_gettop(L);
-  lh1_key(L, LH1_HTTPS);
-  lua_pushboolean(L, u->https);
-  lh1_put(L, origin);
-  lh1_key(L, LH1_HOST);
-  lua_pushstring(L, u->host);
-  lh1_put(L, origin);
+  lh1_set_bool(L, origin, LH1_HTTPS, u->https);
+  lh1_set_string(L, origin, LH1_HOST, u->host);
   lh1_key(L, LH1_PORT);
   mc_pushint(L, u->port);
   lh1_put(L, origin);
-  lh1_key(L, LH1_CONNECT_HOST);
-  lua_pushstring(L, u->connect_host);
-  lh1_put(L, origin);
-  lh1_key(L, LH1_AUTHORITY);
-  lua_pushstring(L, u->authority);
-  lh1_put(L, origin);
-  lh1_key(L, LH1_IS_IP);
-  lua_pushboolean(L, u->is_ip);
-  lh1_put(L, origin);
+  lh1_set_string(L, origin, LH1_CONNECT_HOST, u->connect_host);
+  lh1_set_string(L, origin, LH1_AUTHORITY, u->authority);
+  lh1_set_bool(L, origin, LH1_IS_IP, u->is_ip);
   lua_pushvalue(L, -2); /* key */
   lua_pushvalue(L, origin);
   lua_rawset(L, LH1_ORIGINS);
