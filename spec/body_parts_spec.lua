@@ -42,11 +42,7 @@ local function echo_of(res, err)
   return assert(core.json_decode(res.body))
 end
 
-local function seen(echo, name)
-  for k, v in pairs(echo.headers) do
-    if k:lower() == name:lower() then return v end
-  end
-end
+local seen = httpd.seen
 
 describe("req.body_parts over libcurl", function()
   local srv, tmp, big, t

@@ -13,13 +13,7 @@ local function json(res)
   return assert(core.json_decode(res.body))
 end
 
--- A header the echo server saw, by case-insensitive name.
-local function seen(echo, name)
-  for k, v in pairs(echo.headers) do
-    if k:lower() == name:lower() then return v end
-  end
-  return nil
-end
+local seen = httpd.seen
 
 describe("transport.curl: a reused handle carries nothing over", function()
   local srv, tmp, t

@@ -20,13 +20,7 @@ local function json(res)
   return v
 end
 
--- A header the echo server saw, by case-insensitive name.
-local function seen(echo, name)
-  for k, v in pairs(echo.headers) do
-    if k:lower() == name:lower() then return v end
-  end
-  return nil
-end
+local seen = httpd.seen
 
 local file_size = util.file_size
 

@@ -60,6 +60,9 @@ extern const unsigned char mc_http1_tchar_lower[256];
 int mc_http1_is_token(const char *s, size_t len);
 /* s[0..len) may be sent as a header value: no CR, LF or NUL. */
 int mc_http1_is_field_value(const char *s, size_t len);
+/* name is Content-Length or Transfer-Encoding (any case): the body decides
+** these, so a caller's own are never sent (both transports). */
+int mc_http1_is_framing_header(const char *name);
 
 /* An absolute http(s) URL, split. Strings are NUL-terminated. */
 typedef struct mc_http1_url {

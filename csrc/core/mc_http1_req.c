@@ -49,6 +49,14 @@ int mc_http1_is_field_value(const char *s, size_t len) {
   return 1;
 }
 
+int mc_http1_is_framing_header(const char *name) {
+  switch (name[0] | 0x20) { /* (ASCII letters folded: rules most names out) */
+    case 'c': return strcasecmp(name, "Content-Length") == 0;
+    case 't': return strcasecmp(name, "Transfer-Encoding") == 0;
+    default: return 0;
+  }
+}
+
 /* ---- URL ---------------------------------------------------------------- */
 
 static int mc_http1_req_is_ipv4(const char *h) {
@@ -220,14 +228,11 @@ size_t mc_http1_write_head(const mc_request *r, const mc_http1_url *u, int64_t b
   MC_PUTS(" HTTP/1.1\r\n");
   for (i = 0; i < r->headers.count; i++) {
     const mc_header *h = &r->headers.items[i];
-    int first = h->name[0] | 0x20; /* (ASCII letters folded: rules most names out) */
-    if (first == 'h' && strcasecmp(h->name, "Host") == 0) {
+    if ((h->name[0] | 0x20) == 'h' && strcasecmp(h->name, "Host") == 0) {
       host = h->value;
       continue;
     }
-    if ((first == 'c' && strcasecmp(h->name, "Content-Length") == 0) ||
-        (first == 't' && strcasecmp(h->name, "Transfer-Encoding") == 0))
-      continue; /* the body decides these */
+    if (mc_http1_is_framing_header(h->name)) continue;
     MC_PUTS(h->name);
     MC_PUTS(": ");
     MC_PUTS(h->value);

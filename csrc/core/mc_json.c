@@ -273,17 +273,26 @@ static int mj_string(mj_parser *p, int is_key) {
   return r ? MJ_STOP : 0;
 }
 
-/* An array at p->pos ('['). */
-static int mj_array(mj_parser *p) {
+/* An array (obj = 0, at '[') or an object (obj = 1, at '{') at p->pos: the
+** members, each a value or a "key": value pair, separated by commas. */
+static int mj_container(mj_parser *p, int obj) {
+  const unsigned char close = obj ? '}' : ']';
   size_t n = 0;
   int r;
   if (p->depth >= MC_JSON_MAX_DEPTH) return mj_bad(p, p->pos);
   p->depth++;
-  if (p->h->start_array(p->ud)) return MJ_STOP;
+  if (obj ? p->h->start_object(p->ud) : p->h->start_array(p->ud)) return MJ_STOP;
   p->pos++;
   mj_ws(p);
-  if (p->s[p->pos] != ']') {
+  if (p->s[p->pos] != close) {
     for (;;) {
+      if (obj) {
+        if ((r = mj_string(p, 1)) != 0) return r;
+        mj_ws(p);
+        if (p->s[p->pos] != ':') return mj_bad(p, p->pos);
+        p->pos++;
+        mj_ws(p);
+      }
       if ((r = mj_value(p)) != 0) return r;
       n++;
       mj_ws(p);
@@ -291,41 +300,11 @@ static int mj_array(mj_parser *p) {
       p->pos++;
       mj_ws(p);
     }
-    if (p->s[p->pos] != ']') return mj_bad(p, p->pos);
+    if (p->s[p->pos] != close) return mj_bad(p, p->pos);
   }
   p->depth--;
   p->pos++;
-  return p->h->end_array(p->ud, n) ? MJ_STOP : 0;
-}
-
-/* An object at p->pos ('{'). */
-static int mj_object(mj_parser *p) {
-  size_t n = 0;
-  int r;
-  if (p->depth >= MC_JSON_MAX_DEPTH) return mj_bad(p, p->pos);
-  p->depth++;
-  if (p->h->start_object(p->ud)) return MJ_STOP;
-  p->pos++;
-  mj_ws(p);
-  if (p->s[p->pos] != '}') {
-    for (;;) {
-      if ((r = mj_string(p, 1)) != 0) return r;
-      mj_ws(p);
-      if (p->s[p->pos] != ':') return mj_bad(p, p->pos);
-      p->pos++;
-      mj_ws(p);
-      if ((r = mj_value(p)) != 0) return r;
-      n++;
-      mj_ws(p);
-      if (p->s[p->pos] != ',') break;
-      p->pos++;
-      mj_ws(p);
-    }
-    if (p->s[p->pos] != '}') return mj_bad(p, p->pos);
-  }
-  p->depth--;
-  p->pos++;
-  return p->h->end_object(p->ud, n) ? MJ_STOP : 0;
+  return (obj ? p->h->end_object(p->ud, n) : p->h->end_array(p->ud, n)) ? MJ_STOP : 0;
 }
 
 /* A value at p->pos (whitespace skipped). */
@@ -334,8 +313,8 @@ static int mj_value(mj_parser *p) {
   size_t left = p->len - p->pos;
   switch (*s) {
     case '"': return mj_string(p, 0);
-    case '[': return mj_array(p);
-    case '{': return mj_object(p);
+    case '[': return mj_container(p, 0);
+    case '{': return mj_container(p, 1);
     case 'n':
       if (left < 4 || memcmp(s, "null", 4) != 0) break;
       p->pos += 4;

@@ -2,23 +2,22 @@
 ** mc_curl_headers.c — the request header list for libcurl (see mc_curl_headers.h).
 */
 #include "mc_curl_headers.h"
+#include "mc_http1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* The blank overrides a request needs (bits). */
+/* The blank overrides a request needs (bits), and the lines that send them. */
 enum { MC_CURL_OV_EXPECT = 1, MC_CURL_OV_ACCEPT = 2, MC_CURL_OV_CTYPE = 4, MC_CURL_OV_AE = 8 };
-
-/* Content-Length and Transfer-Encoding: libcurl frames the body itself. */
-static int mc_curl_hdr_framing(const char *n) {
-  switch (n[0] | 0x20) {
-    case 'c': return strcasecmp(n, "Content-Length") == 0;
-    case 't': return strcasecmp(n, "Transfer-Encoding") == 0;
-    default: return 0;
-  }
-}
+static const struct {
+  unsigned bit;
+  const char *line;
+} mc_curl_blank[] = {
+  {MC_CURL_OV_EXPECT, "Expect:"}, {MC_CURL_OV_ACCEPT, "Accept:"}, {MC_CURL_OV_CTYPE, "Content-Type:"}
+};
+#define MC_CURL_NBLANK (sizeof mc_curl_blank / sizeof mc_curl_blank[0])
 
 /* Which overrides h needs: one pass over the names (the first letter rules
 ** most of them out without a call). */
@@ -93,12 +92,12 @@ int mc_curl_headers_build(const mc_headers *h, int has_body, const char *ae,
   unsigned need = mc_curl_hdr_overrides(h, has_body, ae);
   size_t i;
   for (i = 0; i < h->count; i++) {
-    if (mc_curl_hdr_framing(h->items[i].name)) continue;
+    if (mc_http1_is_framing_header(h->items[i].name)) continue;
     if (mc_curl_hdr_add(&list, h->items[i].name, h->items[i].value) != 0) goto oom;
   }
-  if ((need & MC_CURL_OV_EXPECT) && mc_curl_hdr_append(&list, "Expect:") != 0) goto oom;
-  if ((need & MC_CURL_OV_ACCEPT) && mc_curl_hdr_append(&list, "Accept:") != 0) goto oom;
-  if ((need & MC_CURL_OV_CTYPE) && mc_curl_hdr_append(&list, "Content-Type:") != 0) goto oom;
+  for (i = 0; i < MC_CURL_NBLANK; i++)
+    if ((need & mc_curl_blank[i].bit) && mc_curl_hdr_append(&list, mc_curl_blank[i].line) != 0)
+      goto oom;
   if ((need & MC_CURL_OV_AE) && mc_curl_hdr_add(&list, "Accept-Encoding", ae) != 0) goto oom;
   *out = list;
   return 0;
@@ -123,20 +122,13 @@ int mc_curl_headers_match(const struct curl_slist *list, const mc_headers *h, in
   unsigned need = mc_curl_hdr_overrides(h, has_body, ae);
   size_t i;
   for (i = 0; i < h->count; i++) {
-    if (mc_curl_hdr_framing(h->items[i].name)) continue;
+    if (mc_http1_is_framing_header(h->items[i].name)) continue;
     if (!list || !mc_curl_hdr_line_is(list->data, h->items[i].name, h->items[i].value)) return 0;
     list = list->next;
   }
-  if (need & MC_CURL_OV_EXPECT) {
-    if (!list || strcmp(list->data, "Expect:") != 0) return 0;
-    list = list->next;
-  }
-  if (need & MC_CURL_OV_ACCEPT) {
-    if (!list || strcmp(list->data, "Accept:") != 0) return 0;
-    list = list->next;
-  }
-  if (need & MC_CURL_OV_CTYPE) {
-    if (!list || strcmp(list->data, "Content-Type:") != 0) return 0;
+  for (i = 0; i < MC_CURL_NBLANK; i++) {
+    if (!(need & mc_curl_blank[i].bit)) continue;
+    if (!list || strcmp(list->data, mc_curl_blank[i].line) != 0) return 0;
     list = list->next;
   }
   if (need & MC_CURL_OV_AE) {

@@ -376,6 +376,14 @@ local function perform(eng, ep, spec)
   return decode_result(ep, spec, res)
 end
 
+-- The bucket and the rate-limit mode a call of `name` goes with now (the mode
+-- nil when it is the engine's default, as an intent then holds it).
+local function call_mode(self, name, ep)
+  local rate_limit = self.rate_limit -- a view of the client may fail fast (see sirv.meta_bulk)
+  if rate_limit == self.engine.limits.rate_limit then rate_limit = nil end
+  return self.buckets[name] or ep.bucket or "rest:global", rate_limit
+end
+
 --- Call any documented Sirv method by name with one flat params table.
 -- Returns the decoded JSON, true for an empty success, or nil, err.
 function Sirv:call(name, params)
@@ -386,9 +394,7 @@ function Sirv:call(name, params)
   local f = FACTS[ep] or facts(ep)
   check_names(ep, f, params)
   local eng = self.engine
-  local bucket = self.buckets[name] or ep.bucket or "rest:global"
-  local rate_limit = self.rate_limit -- a view of the client may fail fast (see sirv.meta_bulk)
-  if rate_limit == eng.limits.rate_limit then rate_limit = nil end -- (the engine's default)
+  local bucket, rate_limit = call_mode(self, name, ep)
   local single, url = f.single, nil
   if single then -- what this client built before for this value
     local built = self._built[ep]
@@ -446,12 +452,8 @@ function Sirv:_call_single(name, value)
   local built = f.plain and self._built[ep]
   local hit = built and built[value]
   if hit then
-    local eng = self.engine
-    local rate_limit = self.rate_limit
-    if rate_limit == eng.limits.rate_limit then rate_limit = nil end
-    if hit.bucket == (self.buckets[name] or ep.bucket or "rest:global") and hit.rate_limit == rate_limit then
-      return perform(eng, ep, hit)
-    end
+    local bucket, rate_limit = call_mode(self, name, ep)
+    if hit.bucket == bucket and hit.rate_limit == rate_limit then return perform(self.engine, ep, hit) end
   end
   return self:call(name, { [f.single] = value })
 end

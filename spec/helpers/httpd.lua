@@ -36,6 +36,15 @@ function M.sha1_file(path, offset, length)
   return out and out:match("^(%x+)")
 end
 
+-- A header the echo server saw (its /echo answer's `headers`), by
+-- case-insensitive name; nil when it saw none.
+function M.seen(echo, name)
+  for k, v in pairs(echo.headers) do
+    if k:lower() == name:lower() then return v end
+  end
+  return nil
+end
+
 M.read_file = read_file
 M.write_file = write_file
 M.sh_ok = sh_ok
